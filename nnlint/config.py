@@ -1,0 +1,174 @@
+"""`[tool.nnlint]` discovery and validation, and the CLI-over-config merge.
+
+Every problem is a ConfigError naming the file and the key, with a close match when one
+exists; the CLI turns it into exit code 2.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+from nnlint.discovery import DEFAULT_EXCLUDE
+from nnlint.registry import all_rules
+
+DEFAULT_MAX_SOURCE_BYTES = 10 * 1024 * 1024
+DEFAULT_MAX_GRAPH_BYTES = 2 * 1024 ** 3
+
+
+class ConfigError(Exception):
+    """A configuration or usage problem (exit code 2)."""
+
+
+def _codes(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _positive_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _per_file(value: Any) -> bool:
+    return isinstance(value, dict) and all(_codes(v) for v in value.values())
+
+
+# key -> (check, what the user must write)
+SCHEMA: dict[str, tuple[Any, str]] = {
+    "select": (_codes, "a list of rule codes"),
+    "extend-select": (_codes, "a list of rule codes"),
+    "ignore": (_codes, "a list of rule codes"),
+    "extend-ignore": (_codes, "a list of rule codes"),
+    "per-file-ignores": (_per_file, "a table of glob = [codes]"),
+    "exclude": (_codes, "a list of glob patterns"),
+    "extend-exclude": (_codes, "a list of glob patterns"),
+    "max-source-bytes": (_positive_int, "a positive integer"),
+    "max-graph-bytes": (_positive_int, "a positive integer"),
+}
+
+
+@dataclass
+class Config:
+    """Settings from one config file (or none); CLI values are merged in by the caller."""
+
+    path: Path | None = None
+    root: Path = field(default_factory=Path.cwd)
+    select: list[str] | None = None
+    extend_select: list[str] = field(default_factory=list)
+    ignore: list[str] = field(default_factory=list)
+    extend_ignore: list[str] = field(default_factory=list)
+    per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
+    exclude: list[str] = field(default_factory=lambda: list(DEFAULT_EXCLUDE))
+    extend_exclude: list[str] = field(default_factory=list)
+    max_source_bytes: int = DEFAULT_MAX_SOURCE_BYTES
+    max_graph_bytes: int = DEFAULT_MAX_GRAPH_BYTES
+    rule_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def excludes(self) -> tuple[str, ...]:
+        return tuple(self.exclude) + tuple(self.extend_exclude)
+
+
+def _suggest(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def find_config(start: Path) -> Path | None:
+    """The nearest pyproject.toml with a [tool.nnlint] table, walking up from `start`."""
+    for directory in [start, *start.parents]:
+        candidate = directory / "pyproject.toml"
+        if candidate.is_file():
+            try:
+                data = tomllib.loads(candidate.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+                return candidate  # let load_config report it
+            if "nnlint" in data.get("tool", {}):
+                return candidate
+    return None
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate one config file: pyproject.toml ([tool.nnlint]) or nnlint.toml (top level)."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config file: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    table = data.get("tool", {}).get("nnlint", {}) if path.name == "pyproject.toml" else data
+    section = "[tool.nnlint]" if path.name == "pyproject.toml" else "the top level"
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [tool.nnlint] must be a table")
+    return parse_table(table, path, section)
+
+
+def parse_table(table: dict[str, Any], path: Path, section: str = "[tool.nnlint]") -> Config:
+    config = Config(path=path, root=path.parent.resolve())
+    rules = all_rules()
+    for key, value in table.items():
+        if key.upper() in rules and key.upper().startswith("NN"):
+            config.rule_options[key.upper()] = _rule_options(key.upper(), value, path)
+            continue
+        if key not in SCHEMA:
+            raise ConfigError(f"{path}: unknown key '{key}' in {section}{_suggest(key, list(SCHEMA) + list(rules))}")
+        check, expected = SCHEMA[key]
+        if not check(value):
+            raise ConfigError(f"{path}: '{key}' in {section} must be {expected}, got {value!r}")
+        if key in ("select", "extend-select", "ignore", "extend-ignore"):
+            validate_codes(value, f"{path}: '{key}'")
+        if key == "per-file-ignores":
+            for glob, codes in value.items():
+                validate_codes(codes, f"{path}: per-file-ignores '{glob}'")
+        setattr(config, key.replace("-", "_"), value)
+    return config
+
+
+def _rule_options(code: str, value: Any, path: Path) -> dict[str, Any]:
+    rule = all_rules()[code]
+    where = f"{path}: [tool.nnlint.{code}]"
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where} must be a table of options")
+    known = {o.name: o for o in rule.options}
+    options = rule.default_options()
+    for key, given in value.items():
+        if key not in known:
+            hint = _suggest(key, list(known)) if known else f" ({code} has no options)"
+            raise ConfigError(f"{where}: unknown option '{key}'{hint}")
+        types = known[key].type if isinstance(known[key].type, tuple) else (known[key].type,)
+        if float in types and isinstance(given, int) and not isinstance(given, bool):
+            given = float(given)  # TOML `1` where a float is expected
+        if (isinstance(given, bool) and bool not in types) or not isinstance(given, types):
+            names = " or ".join(t.__name__ for t in types)
+            raise ConfigError(f"{where}: option '{key}' must be {names}, got {given!r}")
+        options[key] = given
+    return options
+
+
+def validate_codes(codes: list[str], where: str) -> None:
+    """Every entry must be ALL or a prefix of at least one registered code."""
+    known = list(all_rules())
+    for code in codes:
+        upper = code.strip().upper()
+        if upper == "ALL" or any(k.startswith(upper) for k in known) and upper.startswith("NN"):
+            continue
+        raise ConfigError(f"{where}: unknown rule code or prefix '{code}'{_suggest(upper, known)}")
+
+
+def discover_config(explicit: str | None, isolated: bool) -> Config:
+    if isolated:
+        return Config()
+    if explicit:
+        return load_config(Path(explicit))
+    found = find_config(Path(os.getcwd()).resolve())
+    return load_config(found) if found else Config()

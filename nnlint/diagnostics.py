@@ -1,0 +1,71 @@
+"""Diagnostics as plain, picklable data: what every front end produces and every report reads."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class Severity(str, enum.Enum):
+    """E: almost surely a bug. W: likely a bug. I: a smell, off by default."""
+
+    ERROR = "E"
+    WARNING = "W"
+    INFO = "I"
+
+
+@dataclass(frozen=True, order=True)
+class Span:
+    """A source range: 1-based lines, 1-based columns counted in Unicode code points."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+    @classmethod
+    def point(cls, line: int = 1, column: int = 1) -> Span:
+        return cls(line, column, line, column)
+
+
+@dataclass(frozen=True)
+class Related:
+    """A second place that explains a finding (the softmax that feeds a loss)."""
+
+    path: str
+    span: Span
+    message: str
+
+
+@dataclass(frozen=True)
+class Edit:
+    span: Span
+    content: str
+
+
+@dataclass(frozen=True)
+class Fix:
+    message: str
+    edits: tuple[Edit, ...]
+    safe: bool = True
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    path: str
+    span: Span
+    code: str
+    message: str
+    related: tuple[Related, ...] = field(default=())
+    fix: Fix | None = None
+
+    @property
+    def line(self) -> int:
+        return self.span.line
+
+    @property
+    def column(self) -> int:
+        return self.span.column
+
+    def sort_key(self) -> tuple:
+        return (self.path, self.span.line, self.span.column, self.code, self.message)

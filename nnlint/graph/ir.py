@@ -1,0 +1,67 @@
+"""Node and LayerGraph: what feeds what, and where each layer was written."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Iterator
+
+
+@dataclass
+class Node:
+    """One layer or operation.
+
+    op: normalized kind (graph.ops); label: how a message names it ("'drop' (Dropout)");
+    attrs: what rules need (p, momentum, features...); site: where to report it
+    (a libcst node, resolved to a position only if a rule reports, or a diagnostics.Span).
+    """
+
+    id: int
+    op: str
+    label: str
+    attrs: dict[str, Any] = field(default_factory=dict)
+    inputs: tuple[int, ...] = ()
+    site: Any = None
+
+
+class LayerGraph:
+    """A directed graph of Nodes, built once by a front end, then only read."""
+
+    def __init__(self, origin: str = "") -> None:
+        self.origin = origin  # e.g. "nn.Sequential", for messages and debugging
+        self.nodes: list[Node] = []
+        self._consumers: dict[int, list[int]] = {}
+
+    def add(self, op: str, label: str, inputs: Iterable[Node] = (), site: Any = None, **attrs: Any) -> Node:
+        node = Node(len(self.nodes), op, label, attrs, tuple(n.id for n in inputs), site)
+        self.nodes.append(node)
+        for i in node.inputs:
+            self._consumers.setdefault(i, []).append(node.id)
+        return node
+
+    def consumers(self, node: Node) -> list[Node]:
+        return [self.nodes[i] for i in self._consumers.get(node.id, ())]
+
+    def producers(self, node: Node) -> list[Node]:
+        return [self.nodes[i] for i in node.inputs]
+
+    def of(self, ops: Iterable[str]) -> Iterator[Node]:
+        ops = frozenset(ops)
+        return (n for n in self.nodes if n.op in ops)
+
+    def pairs(self, sources: Iterable[str], targets: Iterable[str], through: Iterable[str] = ()) -> Iterator[tuple[Node, Node, list[Node]]]:
+        """Yield (source, target, between) for every source whose output reaches a target
+        through `through` ops only; `between` lists the ops passed on the way.
+        Each (source, target) pair is yielded once, in node order."""
+        targets, through = frozenset(targets), frozenset(through)
+        for src in self.of(sources):
+            seen: set[int] = set()
+            stack: list[tuple[Node, list[Node]]] = [(c, []) for c in reversed(self.consumers(src))]
+            while stack:
+                node, between = stack.pop()
+                if node.id in seen:
+                    continue
+                seen.add(node.id)
+                if node.op in targets:
+                    yield src, node, between
+                elif node.op in through:
+                    stack.extend((c, between + [node]) for c in reversed(self.consumers(node)))

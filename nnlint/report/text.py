@@ -1,0 +1,33 @@
+"""flake8/ruff-style lines: `path:line:col: CODE message`, optionally with the source and a caret."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Callable
+
+from nnlint.diagnostics import Diagnostic
+from nnlint.registry import all_rules
+
+
+def format_text(diagnostics: list[Diagnostic], show_source: bool = False,
+                source_line: Callable[[str, int], str | None] | None = None, **_: object) -> str:
+    lines = []
+    for d in diagnostics:
+        lines.append(f"{d.path}:{d.line}:{d.column}: {d.code} {d.message}")
+        if show_source and source_line is not None:
+            text = source_line(d.path, d.line)
+            if text is not None:
+                lines.append(text)
+                # keep tabs so the caret lines up under the same characters
+                pad = "".join(c if c == "\t" else " " for c in text[: d.column - 1])
+                lines.append(pad + "^")
+    return "".join(line + "\n" for line in lines)
+
+
+def format_statistics(diagnostics: list[Diagnostic]) -> str:
+    """One line per code: count, code, name (most frequent first, like ruff)."""
+    counts = Counter(d.code for d in diagnostics)
+    rules = all_rules()
+    rows = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    width = max((len(str(n)) for _, n in rows), default=1)
+    return "".join(f"{n:>{width}}\t{code}\t{rules[code].name if code in rules else ''}\n" for code, n in rows)

@@ -1,0 +1,206 @@
+"""nn.Sequential(...) containers lowered to layer chains.
+
+Handles positional layers, `*[literal list]`, `*layers` built in straight-line code
+(`layers = [...]`, `.append`, `.extend`, `+=`), OrderedDict forms, and nested Sequentials
+(inlined into the outer chain). Anything else is an opaque node: it breaks chains.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import libcst as cst
+
+from nnlint.graph import LayerGraph, Node
+from nnlint.source import SourceFile
+from nnlint.source.literals import literal, literal_arguments
+from nnlint.source.torch_nn import layer_spec
+
+SEQUENTIAL = "torch.nn.Sequential"
+ORDERED_DICTS = ("collections.OrderedDict", "typing.OrderedDict")
+_MAX_LABEL = 40
+
+
+class _SequentialCalls(cst.CSTVisitor):
+    """Every nn.Sequential(...) call, with the statement list of its enclosing scope."""
+
+    def __init__(self, source: SourceFile) -> None:
+        self.source = source
+        self.scopes: list[Sequence[cst.BaseStatement]] = [source.module.body]
+        self.found: list[tuple[cst.Call, Sequence[cst.BaseStatement]]] = []
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        body = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
+        self.scopes.append(body)
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self.scopes.pop()
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if self.source.imports.resolve(node.func) == SEQUENTIAL:
+            self.found.append((node, self.scopes[-1]))
+
+
+class _Mentions(cst.CSTVisitor):
+    def __init__(self, name: str, target: cst.CSTNode | None = None) -> None:
+        self.name, self.target = name, target
+        self.mentioned = self.contains_target = False
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.mentioned |= node.value == self.name
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if node is self.target:
+            self.contains_target = True
+        return super().on_visit(node)
+
+
+def _mentions(stmt: cst.CSTNode, name: str, target: cst.CSTNode | None = None) -> tuple[bool, bool]:
+    visitor = _Mentions(name, target)
+    stmt.visit(visitor)
+    return visitor.mentioned, visitor.contains_target
+
+
+def _list_elements(expr: cst.BaseExpression) -> list[cst.BaseExpression] | None:
+    if isinstance(expr, (cst.List, cst.Tuple)) and not any(isinstance(e, cst.StarredElement) for e in expr.elements):
+        return [e.value for e in expr.elements]
+    return None
+
+
+def straight_line_list(name: str, scope: Sequence[cst.BaseStatement], use: cst.CSTNode) -> list[cst.BaseExpression] | None:
+    """The elements of list variable `name` at `use`, when it is built in straight-line code
+    of the same scope (`x = [...]`, `x.append(e)`, `x.extend([...])`, `x += [...]`); else None."""
+    elements: list[cst.BaseExpression] | None = None
+    for stmt in scope:
+        mentioned, contains_use = _mentions(stmt, name, use)
+        if contains_use:
+            return elements
+        if not mentioned:
+            continue
+        step = _list_step(stmt, name, elements)
+        if step is _UNKNOWN:
+            elements = None
+            return None
+        elements = step
+    return None
+
+
+_UNKNOWN = object()
+
+
+def _list_step(stmt: cst.BaseStatement, name: str, elements: list | None):
+    """Apply one simple statement to the known list, or return _UNKNOWN."""
+    if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
+        return _UNKNOWN
+    small = stmt.body[0]
+    if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
+        new = _list_elements(small.value)
+        return new if new is not None and not _mentions(small.value, name)[0] else _UNKNOWN
+    if elements is None:
+        return _UNKNOWN
+    if isinstance(small, cst.AugAssign) and isinstance(small.operator, cst.AddAssign) and isinstance(small.target, cst.Name):
+        more = _list_elements(small.value)
+        return elements + more if more is not None else _UNKNOWN
+    if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
+        call = small.value
+        func = call.func
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == name and len(call.args) == 1:
+            if func.attr.value == "append":
+                return elements + [call.args[0].value]
+            if func.attr.value == "extend":
+                more = _list_elements(call.args[0].value)
+                return elements + more if more is not None else _UNKNOWN
+    return _UNKNOWN
+
+
+class SequentialLowering:
+    def __init__(self, source: SourceFile) -> None:
+        self.source = source
+        self.consumed: set[int] = set()
+
+    def graphs(self) -> list[LayerGraph]:
+        finder = _SequentialCalls(self.source)
+        self.source.module.visit(finder)
+        graphs = []
+        for call, scope in finder.found:
+            if id(call) in self.consumed:
+                continue
+            graph = LayerGraph("nn.Sequential")
+            self.lower_sequential(graph, call, [], scope)
+            graphs.append(graph)
+        return graphs
+
+    def lower_sequential(self, graph: LayerGraph, call: cst.Call, tail: list[Node], scope) -> list[Node]:
+        self.consumed.add(id(call))
+        entries = self._named_entries(call)
+        if entries is not None:
+            for name, expr in entries:
+                tail = self.lower_layer(graph, expr, tail, scope, name)
+            return tail
+        for arg in call.args:
+            if arg.keyword is not None:
+                continue
+            if arg.star == "*":
+                elements = _list_elements(arg.value)
+                if elements is None and isinstance(arg.value, cst.Name):
+                    elements = straight_line_list(arg.value.value, scope, call)
+                if elements is None:
+                    tail = [graph.add("opaque", self.source.code(arg.value), tail, site=arg.value)]
+                    continue
+                for element in elements:
+                    tail = self.lower_layer(graph, element, tail, scope)
+            elif not arg.star:
+                tail = self.lower_layer(graph, arg.value, tail, scope)
+        return tail
+
+    def _named_entries(self, call: cst.Call) -> list[tuple[str, cst.BaseExpression]] | None:
+        """Entries of `nn.Sequential(OrderedDict(...))`, or None for the positional form."""
+        if len(call.args) != 1 or call.args[0].star or call.args[0].keyword:
+            return None
+        inner = call.args[0].value
+        if not isinstance(inner, cst.Call) or self.source.imports.resolve(inner.func) not in ORDERED_DICTS:
+            return None
+        entries: list[tuple[str, cst.BaseExpression]] = []
+        for arg in inner.args:
+            if arg.keyword is not None:
+                entries.append((arg.keyword.value, arg.value))
+            elif isinstance(arg.value, cst.Dict):
+                for el in arg.value.elements:
+                    if not isinstance(el, cst.DictElement):
+                        return entries + [("?", el.value)]
+                    entries.append((str(literal(el.key) or self.source.code(el.key)), el.value))
+            elif isinstance(arg.value, (cst.List, cst.Tuple)):
+                for el in arg.value.elements:
+                    pair = el.value
+                    if isinstance(pair, cst.Tuple) and len(pair.elements) == 2:
+                        key = literal(pair.elements[0].value)
+                        entries.append((str(key) if key is not None else "?", pair.elements[1].value))
+                    else:
+                        entries.append(("?", pair))
+            else:
+                entries.append(("?", arg.value))
+        return entries
+
+    def lower_layer(self, graph: LayerGraph, expr: cst.BaseExpression, tail: list[Node], scope, name: str | None = None) -> list[Node]:
+        if isinstance(expr, cst.Call):
+            qualified = self.source.imports.resolve(expr.func)
+            if qualified == SEQUENTIAL:
+                return self.lower_sequential(graph, expr, tail, scope)
+            spec = layer_spec(qualified)
+            if spec is not None:
+                cls = qualified.rsplit(".", 1)[-1]
+                attrs = literal_arguments(expr, spec.params)
+                return [graph.add(spec.op, self._label(expr, cls, name), tail, site=expr, cls=cls, **attrs)]
+        return [graph.add("opaque", self._label(expr, None, name), tail, site=expr)]
+
+    def _label(self, expr: cst.BaseExpression, cls: str | None, name: str | None) -> str:
+        if name is not None and name != "?":
+            return f"'{name}' ({cls})" if cls else f"'{name}'"
+        code = self.source.code(expr)
+        if len(code) <= _MAX_LABEL and "\n" not in code:
+            return code
+        return cls or "layer"
+
+
+def sequential_graphs(source: SourceFile) -> list[LayerGraph]:
+    return SequentialLowering(source).graphs()
