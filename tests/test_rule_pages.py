@@ -1,0 +1,43 @@
+"""Every rule page in rules/ is documentation users read and a test: each Bad example
+produces exactly its rule, each Good example nothing."""
+
+import pytest
+
+from nnlint.docs import examples, rule_page, rules_dir
+from nnlint.registry import all_rules
+from nnlint.testing import lint
+
+RULES = all_rules()
+PAGES = sorted(p.stem for p in rules_dir().glob("NN*.md"))
+EXAMPLES = [ex for code in PAGES for ex in examples(code, rule_page(code))]
+
+
+def test_every_rule_has_a_page_and_every_page_a_rule():
+    assert PAGES == sorted(RULES)
+
+
+@pytest.mark.parametrize("code", [c for c in PAGES if not c.startswith("NN0")])
+def test_page_has_the_five_sections_and_examples(code):
+    page = rule_page(code)
+    for heading in ("## What it does", "## Why is this bad?", "## Example", "## Use instead", "## Options", "## References"):
+        assert heading in page, f"{code}.md lacks {heading}"
+    kinds = [ex.kind for ex in examples(code, page)]
+    assert kinds.count("bad") >= 1 and kinds.count("good") >= 1
+
+
+def run_example(example):
+    """Lint one example with the default rules plus the page's own rule."""
+    if example.language == "python":
+        return lint(example.text, path=f"{example.code}_{example.kind}{example.index}.py", extend_select=[example.code])
+    raise AssertionError(f"no runner for ```{example.language} blocks in {example.code}.md")
+
+
+@pytest.mark.parametrize("example", [e for e in EXAMPLES if e.kind == "bad"], ids=lambda e: f"{e.code}-bad{e.index}")
+def test_bad_example_produces_exactly_its_rule(example):
+    found = {d.code for d in run_example(example)}
+    assert found == {example.code}
+
+
+@pytest.mark.parametrize("example", [e for e in EXAMPLES if e.kind == "good"], ids=lambda e: f"{e.code}-good{e.index}")
+def test_good_example_is_clean(example):
+    assert run_example(example) == []
