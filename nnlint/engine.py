@@ -82,12 +82,27 @@ def _to_diagnostic(path: str, finding: Finding, positions: _Positions) -> Diagno
     return Diagnostic(path, positions.span(finding.site), finding.code, finding.message, related, finding.fix)
 
 
+def _run_rule(rule: type, subjects: list, options: dict, path: str, positions: _Positions) -> tuple[list[Diagnostic], bool]:
+    """One rule over its subjects; an exception becomes NN000 for this file only."""
+    try:
+        findings = [f for subject in subjects for f in rule().check(subject, options)]
+    except RecursionError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a rule bug must not lose the file or other rules
+        return [_internal(path, f"{rule.code} ({rule.name})", exc)], True
+    return [_to_diagnostic(path, f, positions) for f in findings], False
+
+
 def _source_findings(path: str, text: str, settings: FileSettings) -> tuple[list[Diagnostic], bool]:
-    """Run the enabled source-side rules on one decoded, compilable file."""
+    """Run the enabled source-side rules on one decoded, compilable file.
+
+    Rule kinds: "graph" rules see every layer graph of the file, "source" rules the parsed
+    SourceFile. The text prefilter (Rule.requires) decides whether the file is parsed at all.
+    """
     from nnlint.source import SourceFile, layer_graphs
 
-    rules = [r for code, r in all_rules().items() if code in settings.enabled and r.kind == "graph" and "S" in r.front_ends]
-    rules = [r for r in rules if r.may_match(text)]
+    rules = [r for code, r in all_rules().items()
+             if code in settings.enabled and r.kind in ("graph", "source") and "S" in r.front_ends and r.may_match(text)]
     if not rules:
         return [], False
     try:
@@ -95,24 +110,21 @@ def _source_findings(path: str, text: str, settings: FileSettings) -> tuple[list
     except cst.ParserSyntaxError:
         return [], False  # compile() accepted it; libcst cannot read it: stay silent
     positions = _Positions(source.module)
-    try:
-        graphs = layer_graphs(source)
-    except RecursionError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - a front-end bug must not lose the file
-        return [_internal(path, "the source front end", exc)], True
+    graphs: list | None = None
     diagnostics, failed = [], False
     for rule in rules:
-        options = settings.options.get(rule.code) or rule.default_options()
-        try:
-            findings = [f for graph in graphs for f in rule().check(graph, options)]
-        except RecursionError:
-            raise
-        except Exception as exc:  # noqa: BLE001
-            diagnostics.append(_internal(path, f"{rule.code} ({rule.name})", exc))
-            failed = True
-            continue
-        diagnostics += [_to_diagnostic(path, f, positions) for f in findings]
+        if rule.kind == "graph" and graphs is None:
+            try:
+                graphs = layer_graphs(source)
+            except RecursionError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a front-end bug must not lose the file
+                diagnostics.append(_internal(path, "the source front end", exc))
+                failed, graphs = True, []
+        subjects = graphs if rule.kind == "graph" else [source]
+        found, broke = _run_rule(rule, subjects, settings.options.get(rule.code) or rule.default_options(), path, positions)
+        diagnostics += found
+        failed |= broke
     return diagnostics, failed
 
 

@@ -52,7 +52,9 @@ class Rule:
     # Text prefilter: a file is parsed for this rule only if, for every group,
     # one of the group's strings occurs in the source text.
     requires: ClassVar[tuple[tuple[str, ...], ...]] = ()
-    # "graph": check(graph, options) per layer graph; "tool": NN0 codes, raised by the engine.
+    # "graph": check(graph, options) for each layer graph of a file;
+    # "source": check(source_file, options) once per parsed Python file (nnlint.source.SourceFile);
+    # "tool": NN0 codes, raised by the engine itself.
     kind: ClassVar[str] = "graph"
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
