@@ -39,6 +39,9 @@ class Related:
 
 @dataclass(frozen=True)
 class Edit:
+    """Replace `span` with `content`. A rule may give a libcst node as the span; the engine
+    resolves it to a Span before the diagnostic leaves the per-file step."""
+
     span: Span
     content: str
 

@@ -13,7 +13,7 @@ from typing import Any, Iterable
 
 import libcst as cst
 
-from nnlint.diagnostics import Diagnostic, Related, Span
+from nnlint.diagnostics import Diagnostic, Edit, Fix, Related, Span
 from nnlint.discovery import _matches, discover
 from nnlint.files import Unreadable, decode_source, syntax_error
 from nnlint.graph import Node
@@ -79,7 +79,10 @@ def _internal(path: str, what: str, exc: BaseException) -> Diagnostic:
 
 def _to_diagnostic(path: str, finding: Finding, positions: _Positions) -> Diagnostic:
     related = tuple(Related(path, positions.span(site), message) for site, message in finding.related)
-    return Diagnostic(path, positions.span(finding.site), finding.code, finding.message, related, finding.fix)
+    fix = finding.fix
+    if fix is not None:
+        fix = Fix(fix.message, tuple(Edit(positions.span(e.span), e.content) for e in fix.edits), fix.safe)
+    return Diagnostic(path, positions.span(finding.site), finding.code, finding.message, related, fix)
 
 
 def _run_rule(rule: type, subjects: list, options: dict, path: str, positions: _Positions) -> tuple[list[Diagnostic], bool]:

@@ -26,9 +26,11 @@ class Node:
 class LayerGraph:
     """A directed graph of Nodes, built once by a front end, then only read."""
 
-    def __init__(self, origin: str = "") -> None:
-        self.origin = origin  # e.g. "nn.Sequential", for messages and debugging
+    def __init__(self, origin: str = "", name: str = "") -> None:
+        self.origin = origin  # what was lowered: "nn.Sequential", "nn.Module", "keras", "onnx", "fx"
+        self.name = name  # the model's name where it has one: class name, variable, graph name
         self.nodes: list[Node] = []
+        self.outputs: list[int] = []  # ids of the nodes whose values the model returns
         self._consumers: dict[int, list[int]] = {}
 
     def add(self, op: str, label: str, inputs: Iterable[Node] = (), site: Any = None, **attrs: Any) -> Node:
@@ -37,6 +39,13 @@ class LayerGraph:
         for i in node.inputs:
             self._consumers.setdefault(i, []).append(node.id)
         return node
+
+    def mark_output(self, node: Node) -> None:
+        if node.id not in self.outputs:
+            self.outputs.append(node.id)
+
+    def output_nodes(self) -> list[Node]:
+        return [self.nodes[i] for i in self.outputs]
 
     def consumers(self, node: Node) -> list[Node]:
         return [self.nodes[i] for i in self._consumers.get(node.id, ())]
