@@ -6,6 +6,8 @@ two different things in one file resolves to nothing: silence beats a guess.
 
 from __future__ import annotations
 
+from typing import Iterator
+
 import libcst as cst
 
 _AMBIGUOUS = object()
@@ -43,13 +45,39 @@ def canonical(qualified: str) -> str:
     return qualified
 
 
-class ImportResolver(cst.CSTVisitor):
+def _statements(body) -> "Iterator[cst.BaseSmallStatement]":
+    """Every small statement of a block, descending into compound statements but never into
+    expressions: imports live only there, and this is several times cheaper than a visitor."""
+    for stmt in body:
+        if isinstance(stmt, cst.SimpleStatementLine):
+            yield from stmt.body
+            continue
+        for part in ("body", "orelse", "finalbody"):
+            child = getattr(stmt, part, None)
+            if isinstance(child, cst.BaseSuite):
+                if isinstance(child, cst.SimpleStatementSuite):
+                    yield from child.body
+                else:
+                    yield from _statements(child.body)
+            elif isinstance(child, (cst.If, cst.Else, cst.Finally)):
+                yield from _statements([child])
+        for handler in getattr(stmt, "handlers", ()):
+            yield from _statements([handler])
+        for case in getattr(stmt, "cases", ()):
+            yield from _statements([case])
+
+
+class ImportResolver:
     """Collects every import in a module (at any depth) and resolves names through them."""
 
     def __init__(self, module: cst.Module) -> None:
         self._aliases: dict[str, object] = {}
         self._star: list[str] = []
-        module.visit(self)
+        for small in _statements(module.body):
+            if isinstance(small, cst.Import):
+                self.visit_Import(small)
+            elif isinstance(small, cst.ImportFrom):
+                self.visit_ImportFrom(small)
         self._mark_shadowed(module)
 
     # -- collection -------------------------------------------------------------------
