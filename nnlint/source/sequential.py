@@ -13,7 +13,8 @@ import libcst as cst
 
 from nnlint.graph import LayerGraph, Node
 from nnlint.source import SourceFile
-from nnlint.source.literals import literal, literal_arguments
+from nnlint.source.constants import Constants, constant_arguments
+from nnlint.source.literals import literal
 from nnlint.source.torch_nn import layer_spec
 
 SEQUENTIAL = "torch.nn.Sequential"
@@ -117,6 +118,7 @@ class SequentialLowering:
     def __init__(self, source: SourceFile) -> None:
         self.source = source
         self.consumed: set[int] = set()
+        self.constants = Constants(source.module)
 
     def graphs(self) -> list[LayerGraph]:
         finder = _SequentialCalls(self.source)
@@ -189,7 +191,7 @@ class SequentialLowering:
             spec = layer_spec(qualified)
             if spec is not None:
                 cls = qualified.rsplit(".", 1)[-1]
-                attrs = literal_arguments(expr, spec.params)
+                attrs = constant_arguments(expr, spec.params, self.constants)
                 return [graph.add(spec.op, self._label(expr, cls, name), tail, site=expr, cls=cls, **attrs)]
         return [graph.add("opaque", self._label(expr, None, name), tail, site=expr)]
 

@@ -1,0 +1,207 @@
+"""Static values of constructor arguments beyond literals: module-level constants and
+parameters with literal defaults (`def __init__(self, hidden=128): nn.Linear(N_IN, hidden)`).
+
+A name resolves only when it is bound exactly once where the lookup finds it: a parameter with
+a literal default that the function never rebinds, or a module-level `NAME = <constant>` that
+nothing else in the module rebinds. `+ - * //` of resolved numbers are folded. Anything else is
+unknown (None): callers stay silent on unknowns.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import libcst as cst
+
+from nnlint.source.literals import call_arguments, literal
+
+_AMBIGUOUS = object()
+_FOLD = {
+    cst.Add: lambda a, b: a + b,
+    cst.Subtract: lambda a, b: a - b,
+    cst.Multiply: lambda a, b: a * b,
+    cst.FloorDivide: lambda a, b: a // b if b else None,
+}
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+class _Bindings(cst.CSTVisitor):
+    """Names bound inside one function body (not in nested functions or classes)."""
+
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        self.names.add(node.name.value)
+        return False
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        self.names.add(node.name.value)
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+    def _target(self, target: cst.BaseExpression) -> None:
+        if isinstance(target, cst.Name):
+            self.names.add(target.value)
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                self._target(element.value)
+        elif isinstance(target, cst.StarredElement):
+            self._target(target.value)
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        self._target(node.target)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self._target(node.target)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._target(node.target)
+
+    def visit_For(self, node: cst.For) -> None:
+        self._target(node.target)
+
+    def visit_AsName(self, node: cst.AsName) -> None:
+        self._target(node.name)
+
+    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+        self._target(node.target)
+
+    def visit_Global(self, node: cst.Global) -> None:
+        self.names.update(n.name.value for n in node.names)
+
+    def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
+        self.names.update(n.name.value for n in node.names)
+
+
+class _Scope:
+    def __init__(self, function: cst.FunctionDef, parent: _Scope | None) -> None:
+        self.parent = parent
+        bindings = _Bindings()
+        function.body.visit(bindings)
+        params = function.params
+        self.values: dict[str, Any] = {}
+        for param in (*params.posonly_params, *params.params, *params.kwonly_params):
+            name = param.name.value
+            value = literal(param.default) if param.default is not None else None
+            self.values[name] = value if _number(value) and name not in bindings.names else _AMBIGUOUS
+        for star in (params.star_arg, params.star_kwarg):
+            if isinstance(star, cst.Param):
+                self.values[star.name.value] = _AMBIGUOUS
+        for name in bindings.names:
+            self.values.setdefault(name, _AMBIGUOUS)
+
+
+class _CallScopes(cst.CSTVisitor):
+    """The innermost function around every call (None at module or class level)."""
+
+    def __init__(self) -> None:
+        self.stack: list[_Scope | None] = [None]
+        self.of_call: dict[int, _Scope | None] = {}
+        self.module_names: dict[str, Any] = {}
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.stack.append(_Scope(node, self.stack[-1]))
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self.stack.pop()
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self.of_call[id(node)] = self.stack[-1]
+
+
+class Constants:
+    """Resolves argument expressions of calls in one module (built lazily, once per module)."""
+
+    def __init__(self, module: cst.Module) -> None:
+        self.module = module
+        self._scopes: _CallScopes | None = None
+        self._globals: dict[str, Any] | None = None
+
+    def _module_constants(self) -> dict[str, Any]:
+        if self._globals is None:
+            bindings = _Bindings()
+            counts: dict[str, int] = {}
+            exprs: dict[str, cst.BaseExpression] = {}
+            for stmt in self.module.body:
+                if isinstance(stmt, cst.SimpleStatementLine):
+                    for small in stmt.body:
+                        target = None
+                        if isinstance(small, cst.Assign) and len(small.targets) == 1:
+                            target = small.targets[0].target
+                        elif isinstance(small, cst.AnnAssign) and small.value is not None:
+                            target = small.target
+                        if isinstance(target, cst.Name):
+                            counts[target.value] = counts.get(target.value, 0) + 1
+                            exprs[target.value] = small.value
+                        else:
+                            small.visit(bindings)
+                else:
+                    stmt.visit(bindings)
+            self._globals = {}
+            resolving: set[str] = set()
+
+            def module_value(name: str) -> Any:
+                if name in self._globals:
+                    return self._globals[name]
+                if counts.get(name) != 1 or name in bindings.names or name in resolving:
+                    return None
+                resolving.add(name)
+                value = self._fold(exprs[name], None, module_value)
+                resolving.discard(name)
+                self._globals[name] = value
+                return value
+
+            self._module_value = module_value
+        return self._globals
+
+    def _lookup(self, name: str, scope: _Scope | None) -> Any:
+        while scope is not None:
+            if name in scope.values:
+                value = scope.values[name]
+                return None if value is _AMBIGUOUS else value
+            scope = scope.parent
+        self._module_constants()
+        return self._module_value(name)
+
+    def _fold(self, expr: cst.BaseExpression, scope: _Scope | None, names) -> Any:
+        value = literal(expr)
+        if value is not None:
+            return value if _number(value) else None
+        if isinstance(expr, cst.Name):
+            return names(expr.value)
+        if isinstance(expr, cst.BinaryOperation):
+            fold = _FOLD.get(type(expr.operator))
+            if fold is None:
+                return None
+            left, right = self._fold(expr.left, scope, names), self._fold(expr.right, scope, names)
+            return fold(left, right) if _number(left) and _number(right) else None
+        return None
+
+    def value(self, expr: cst.BaseExpression, call: cst.Call) -> Any:
+        """The number `expr` (an argument of `call`) stands for, or None when unknown."""
+        value = literal(expr)
+        if value is not None or not isinstance(expr, (cst.Name, cst.BinaryOperation)):
+            return value if _number(value) else None
+        if self._scopes is None:
+            self._scopes = _CallScopes()
+            self.module.visit(self._scopes)
+        scope = self._scopes.of_call.get(id(call))
+        return self._fold(expr, scope, lambda name: self._lookup(name, scope))
+
+
+def constant_arguments(call: cst.Call, params: tuple[str, ...], constants: Constants | None) -> dict[str, Any]:
+    """Like literals.literal_arguments, plus numbers resolved through `constants`."""
+    values = {}
+    for name, expr in call_arguments(call, params).items():
+        value = literal(expr)
+        if value is None and constants is not None and not (isinstance(expr, cst.Name) and expr.value == "None"):
+            value = constants.value(expr, call)
+        if value is not None or (isinstance(expr, cst.Name) and expr.value == "None"):
+            values[name] = value
+    return values
