@@ -22,7 +22,9 @@ def decode_source(data: bytes) -> str:
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as exc:
-        raise Unreadable(f"bad encoding declaration: {exc}") from None
+        if "unknown encoding" in str(exc) or "encoding problem" in str(exc):
+            raise Unreadable(f"bad encoding declaration: {exc}") from None
+        encoding = "utf-8"  # undecodable first lines: let the decode below name the byte
     try:
         return data.decode(encoding)
     except UnicodeDecodeError as exc:
