@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 
 # flake8's own pattern (defaults.py), with our code shape.
 NOQA_INLINE = re.compile(
-    r"#\s*noqa(?::[\s]?(?P<codes>([A-Z][0-9]+(?:[,\s]+)?)+))?",
+    r"#\s*noqa(?::[\s]?(?P<codes>([A-Z]+[0-9]+(?:[,\s]+)?)+))?",
     re.IGNORECASE,
 )
 NOQA_FILE = re.compile(r"#\s*nnlint\s*:\s*noqa\s*$", re.IGNORECASE)
-_CODE = re.compile(r"[A-Z][0-9]+", re.IGNORECASE)
+_CODE = re.compile(r"[A-Z]+[0-9]+", re.IGNORECASE)
 
 ALL = None  # a bare `# noqa`
 
