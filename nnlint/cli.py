@@ -121,7 +121,7 @@ def _build_run(opts: dict[str, Any]) -> tuple[Run, Config]:
     )
     exclude = tuple(cli["exclude"] if cli["exclude"] is not None else config.exclude)
     exclude += tuple(config.extend_exclude) + tuple(cli["extend_exclude"] or ())
-    settings = FileSettings(enabled, config.rule_options, opts["disable_noqa"], config.max_source_bytes)
+    settings = FileSettings(enabled, config.rule_options, opts["disable_noqa"], config.max_source_bytes, config.max_graph_bytes)
     run = Run(settings, str(config.root), exclude, per_file, opts["force_exclude"], opts["jobs"])
     return run, config
 

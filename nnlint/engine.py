@@ -22,6 +22,7 @@ from nnlint.selection import ignored_codes
 from nnlint.suppress import parse_suppressions
 
 PARALLEL_THRESHOLD = 24
+GRAPH_SUFFIXES = (".onnx",)  # linted by the graph front end (nnlint.graph.onnx), not as source
 
 
 @dataclass(frozen=True)
@@ -32,9 +33,10 @@ class FileSettings:
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
     disable_noqa: bool = False
     max_source_bytes: int = 10 * 1024 * 1024
+    max_graph_bytes: int = 2 * 1024 * 1024 * 1024
 
     def without(self, codes: frozenset[str]) -> FileSettings:
-        return FileSettings(self.enabled - codes, self.options, self.disable_noqa, self.max_source_bytes)
+        return FileSettings(self.enabled - codes, self.options, self.disable_noqa, self.max_source_bytes, self.max_graph_bytes)
 
 
 @dataclass
@@ -82,7 +84,12 @@ def _to_diagnostic(path: str, finding: Finding, positions: _Positions) -> Diagno
     fix = finding.fix
     if fix is not None:
         fix = Fix(fix.message, tuple(Edit(positions.span(e.span), e.content) for e in fix.edits), fix.safe)
-    return Diagnostic(path, positions.span(finding.site), finding.code, finding.message, related, fix)
+    message = finding.message
+    origin = finding.site.attrs.get("source_location") if isinstance(finding.site, Node) else None
+    if origin:  # a graph node that knows the user's source line (ONNX stack trace metadata)
+        message = f"{message} (source: {origin[0]}:{origin[1]})"
+        related += (Related(origin[0], Span.point(origin[1]), f"{finding.site.label} comes from this line"),)
+    return Diagnostic(path, positions.span(finding.site), finding.code, message, related, fix)
 
 
 def _run_rule(rule: type, subjects: list, options: dict, path: str, positions: _Positions) -> tuple[list[Diagnostic], bool]:
@@ -133,6 +140,8 @@ def _source_findings(path: str, text: str, settings: FileSettings) -> tuple[list
 
 def lint_source(path: str, data: bytes, settings: FileSettings) -> FileResult:
     """The per-file step: bytes in, diagnostics out. Never raises."""
+    if path.endswith(GRAPH_SUFFIXES):
+        return _graph_file(path, data, settings)
     try:
         text = decode_source(data)
         error = syntax_error(path, text)
@@ -151,12 +160,37 @@ def lint_source(path: str, data: bytes, settings: FileSettings) -> FileResult:
     return FileResult(diagnostics, failed)
 
 
-def read_file(path: str, limit: int) -> bytes:
+def _graph_file(path: str, data: bytes, settings: FileSettings) -> FileResult:
+    """The per-file step for an .onnx file: NN003 when it does not load, else the graph rules
+    with "O" in their front ends on every graph of the model (main graph, bodies, functions)."""
+    from nnlint.graph.onnx import GraphLoadError, load_graphs
+
+    try:
+        graphs = load_graphs(data)
+    except GraphLoadError as exc:
+        problem = Diagnostic(path, Span.point(), "NN003", f"cannot load ONNX model: {exc}")
+        return FileResult([problem] if "NN003" in settings.enabled else [])
+    except RecursionError:
+        problem = Diagnostic(path, Span.point(), "NN002", "graph nested too deeply to analyze")
+        return FileResult([problem] if "NN002" in settings.enabled else [])
+    except Exception as exc:  # noqa: BLE001 - a front-end bug must not lose the file
+        return FileResult([_internal(path, "the ONNX front end", exc)], True)
+    rules = [r for code, r in all_rules().items() if code in settings.enabled and r.kind == "graph" and "O" in r.front_ends]
+    positions = _Positions(None)
+    diagnostics, failed = [], False
+    for rule in rules:
+        found, broke = _run_rule(rule, graphs, settings.options.get(rule.code) or rule.default_options(), path, positions)
+        diagnostics += found
+        failed |= broke
+    return FileResult([d for d in diagnostics if d.code in settings.enabled], failed)
+
+
+def read_file(path: str, limit: int, setting: str = "max-source-bytes") -> bytes:
     """The file's bytes; Unreadable (NN002) for OS errors and files over the size limit."""
     try:
         size = os.stat(path).st_size
         if size > limit:
-            raise Unreadable(f"file is {size} bytes, over the {limit}-byte limit (max-source-bytes)")
+            raise Unreadable(f"file is {size} bytes, over the {limit}-byte limit ({setting})")
         with open(path, "rb") as handle:
             return handle.read()
     except IsADirectoryError:
@@ -167,7 +201,10 @@ def read_file(path: str, limit: int) -> bytes:
 
 def lint_file(path: str, settings: FileSettings) -> FileResult:
     try:
-        data = read_file(path, settings.max_source_bytes)
+        if path.endswith(GRAPH_SUFFIXES):
+            data = read_file(path, settings.max_graph_bytes, "max-graph-bytes")
+        else:
+            data = read_file(path, settings.max_source_bytes)
     except Unreadable as exc:
         problem = Diagnostic(path, Span.point(), "NN002", str(exc))
         return FileResult([problem] if "NN002" in settings.enabled else [])

@@ -29,7 +29,28 @@ def run_example(example):
     """Lint one example with the default rules plus the page's own rule."""
     if example.language == "python":
         return lint(example.text, path=f"{example.code}_{example.kind}{example.index}.py", extend_select=[example.code])
+    if example.language == "onnx":
+        return _lint_onnx_example(example)
     raise AssertionError(f"no runner for ```{example.language} blocks in {example.code}.md")
+
+
+def _lint_onnx_example(example):
+    """```onnx blocks: Python that builds a graph with onnx.helper and leaves it in `model`;
+    it is serialized to a temporary .onnx file and linted like `nnlint file.onnx`."""
+    import tempfile
+    from pathlib import Path
+
+    from nnlint.diagnostics import Diagnostic
+    from nnlint.engine import lint_file
+    from nnlint.testing import settings
+
+    namespace: dict = {}
+    exec(compile(example.text, f"{example.code}.md", "exec"), namespace)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp, f"{example.code}_{example.kind}{example.index}.onnx")
+        path.write_bytes(namespace["model"].SerializeToString())
+        result = lint_file(str(path), settings(extend_select=[example.code]))
+    return sorted(result.diagnostics, key=Diagnostic.sort_key)
 
 
 @pytest.mark.parametrize("example", [e for e in EXAMPLES if e.kind == "bad"], ids=lambda e: f"{e.code}-bad{e.index}")

@@ -1,0 +1,58 @@
+"""Rules that only a whole graph can answer (front ends F and O): what the model computes
+and then throws away."""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from nnlint.diagnostics import Severity
+from nnlint.graph import LayerGraph
+from nnlint.registry import Finding, Rule
+
+
+class DanglingGraphNode(Rule):
+    """A node whose value reaches no graph output was computed for nothing: usually a layer
+    the forward pass builds and forgets to use (a branch never added back, a head never returned)."""
+
+    code = "NN112"
+    name = "dangling-graph-node"
+    severity = Severity.WARNING
+    summary = "A graph node whose outputs reach no graph output."
+    front_ends = "FO"
+
+    def check(self, graph: LayerGraph, options: dict[str, Any]) -> Iterator[Finding]:
+        if not graph.outputs:
+            return  # a graph that returns nothing we know of: cannot tell dead from alive
+        live: set[int] = set()
+        stack = list(graph.outputs)
+        while stack:
+            node = graph.nodes[stack.pop()]
+            if node.id not in live:
+                live.add(node.id)
+                stack.extend(node.inputs)
+        seen: set[int] = set()
+        for first in graph.nodes:  # node order: the first node of each dead subgraph comes first
+            if first.id in live or first.id in seen:
+                continue
+            dead = self._component(graph, first, live)
+            seen |= dead
+            others = len(dead) - 1
+            more = f" (and {others} more node{'s' if others > 1 else ''} of the same dead branch)" if others else ""
+            yield self.report(
+                first,
+                f"{first.label}{more} reaches no graph output; its result is computed and thrown "
+                "away: use it or remove it",
+            )
+
+    @staticmethod
+    def _component(graph: LayerGraph, start: Any, live: set[int]) -> set[int]:
+        """The dead nodes connected to `start` (either direction): one dead subgraph."""
+        found = {start.id}
+        stack = [start]
+        while stack:
+            node = stack.pop()
+            for other in graph.producers(node) + graph.consumers(node):
+                if other.id not in live and other.id not in found:
+                    found.add(other.id)
+                    stack.append(other)
+        return found
