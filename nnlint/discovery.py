@@ -89,6 +89,23 @@ class _Walker:
                 self.problems.append(_problem(path, "broken symbolic link"))
 
 
+def _excluded_with_parents(path: str, patterns: tuple[str, ...], root: str) -> bool:
+    """--force-exclude: the file or any directory above it (below the root) is excluded."""
+    current = os.path.normpath(path)
+    top = os.path.abspath(root)
+    while current and current not in (os.curdir, os.sep):
+        absolute = os.path.abspath(current)
+        if current != os.path.normpath(path) and not absolute.startswith(top.rstrip(os.sep) + os.sep):
+            break  # directories above the project root never exclude it
+        if _matches(current, patterns, root):
+            return True
+        parent = os.path.dirname(current)
+        if parent == current:
+            break
+        current = parent
+    return False
+
+
 def git_ignored(directory: str, files: list[str]) -> set[str]:
     """The files that .gitignore rules exclude, asked of git itself; none outside a repository."""
     if not files:
@@ -123,7 +140,7 @@ def discover(
             ignored = git_ignored(path, walker.files)
             files += [f for f in walker.files if f not in ignored]
             problems += walker.problems
-        elif not (force_exclude and _matches(path, exclude, root)):
+        elif not (force_exclude and _excluded_with_parents(path, exclude, root)):
             files.append(path)
     unique = list(dict.fromkeys(os.path.normpath(f) for f in files))
     return Discovered(unique, problems)
