@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
+import libcst as cst
+
 from nnlint.diagnostics import Severity
-from nnlint.graph import LayerGraph
-from nnlint.graph.ops import BATCHNORM, DROPOUT, TRANSPARENT
-from nnlint.registry import Finding, Rule
+from nnlint.graph import LayerGraph, Node
+from nnlint.graph.ops import (ACTIVATION, BATCHNORM, CONV, DROPOUT, IDENTITY, LINEAR, OTHER_NORM, POOL, RESHAPE,
+                              TRANSPARENT)
+from nnlint.registry import Finding, Option, Rule
+from nnlint.source.literals import call_arguments
+from nnlint.source.torch_nn import TORCH_NN
 
 
 def _via(between: list) -> str:
@@ -38,3 +43,334 @@ class DropoutBeforeBatchNorm(Rule):
                 "normalization (variance shift)",
                 related=((norm, f"{norm.label} normalizes the dropped-out activations"),),
             )
+
+
+# --- what a layer's constructor said -------------------------------------------------------
+# Front ends store literal/resolved arguments in attrs; an absent key is unknown. A source
+# layer also carries the constructor call (attrs["call"], or its site for a Sequential entry):
+# an argument the call omits has the framework default, one it passes but could not be
+# resolved stays unknown.
+_UNKNOWN = object()
+
+
+def _constructor(node: Node) -> cst.Call | None:
+    call = node.attrs.get("call")
+    if call is None:
+        call = node.site
+    return call if isinstance(call, cst.Call) else None
+
+
+def _bound_arguments(node: Node) -> dict[str, cst.BaseExpression] | None:
+    """The constructor's arguments by parameter name, or None when they cannot be matched."""
+    call = _constructor(node)
+    if call is None or any(arg.star for arg in call.args):
+        return None
+    spec = TORCH_NN.get(str(node.attrs.get("cls")))
+    if spec is None:
+        if any(arg.keyword is None for arg in call.args):
+            return None
+        return {arg.keyword.value: arg.value for arg in call.args}
+    return call_arguments(call, spec.params)
+
+
+def argument(node: Node, name: str, default: Any) -> Any:
+    """The value of a constructor argument: attrs, else the default when the call omits it."""
+    if name in node.attrs:
+        return node.attrs[name]
+    bound = _bound_arguments(node)
+    return default if bound is not None and name not in bound else _UNKNOWN
+
+
+def argument_site(node: Node, name: str) -> Any:
+    """Where the user wrote argument `name` of the layer: its expression, else the layer."""
+    site = node.attrs.get(f"{name}_site")
+    if site is None:
+        site = (_bound_arguments(node) or {}).get(name)
+    return site if site is not None else node
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _site_key(node: Node) -> Any:
+    """One diagnostic per bug site: a layer called twice in forward() is one constructor."""
+    call = _constructor(node)
+    return id(call) if call is not None else ("node", node.id)
+
+
+class BiasBeforeBatchNorm(Rule):
+    """A Linear/Conv bias feeding straight into BatchNorm is removed again by the mean
+    subtraction; the BatchNorm's own shift (beta) does its job. The parameter is wasted."""
+
+    code = "NN102"
+    name = "bias-before-batchnorm"
+    severity = Severity.INFO
+    summary = "Linear/Conv bias that the following BatchNorm cancels."
+    front_ends = "SFO"
+    requires = (("Linear", "Conv", "Dense"), ("atchNorm", "atch_norm"))
+
+    def check(self, graph: LayerGraph, options: dict[str, Any]) -> Iterator[Finding]:
+        reported: set[Any] = set()
+        for layer in graph.of(LINEAR | CONV):
+            consumers = graph.consumers(layer)
+            if argument(layer, "bias", True) is not True or len(consumers) != 1 or layer.id in graph.outputs:
+                continue
+            norm = consumers[0]
+            if norm.op not in BATCHNORM or argument(norm, "affine", True) is not True:
+                continue
+            if _site_key(layer) in reported:
+                continue
+            reported.add(_site_key(layer))
+            yield self.report(
+                layer,
+                f"{layer.label} has a bias that {norm.label} cancels (it subtracts the batch mean); "
+                "pass bias=False",
+                related=((norm, f"{norm.label} removes the bias with the batch mean"),),
+            )
+
+
+class BatchNormMomentumConvention(Rule):
+    """PyTorch's BatchNorm momentum is the weight of the NEW batch statistics (default 0.1);
+    Keras/TF's is the weight of the OLD running average (default 0.99). A Keras value ported
+    as-is makes the running statistics follow the last few batches only."""
+
+    code = "NN103"
+    name = "batchnorm-momentum-convention"
+    severity = Severity.WARNING
+    summary = "torch BatchNorm momentum >= 0.5: the Keras/TF convention ported as-is."
+    front_ends = "SF"
+    requires = (("atchNorm",),)
+
+    def check(self, graph: LayerGraph, options: dict[str, Any]) -> Iterator[Finding]:
+        if graph.origin in ("keras", "onnx"):
+            return  # both store 1 - m already: a Keras momentum means what it says there
+        reported: set[Any] = set()
+        for norm in graph.of(BATCHNORM):
+            momentum = norm.attrs.get("momentum")
+            if not _number(momentum) or momentum < 0.5 or str(norm.attrs.get("cls")).startswith("BatchNormalization"):
+                continue
+            if _site_key(norm) in reported:
+                continue
+            reported.add(_site_key(norm))
+            yield self.report(
+                argument_site(norm, "momentum"),
+                f"{norm.label} has momentum={momentum}: in PyTorch momentum weighs the new batch "
+                f"(default 0.1), so this is the Keras/TF convention; use momentum={round(1 - momentum, 6):g}",
+            )
+
+
+# Ops between two layers of the same kind that add no nonlinearity.
+_LINEAR_IN_BETWEEN = DROPOUT | RESHAPE | BATCHNORM | OTHER_NORM | POOL | IDENTITY
+
+
+def _width(node: Node, name: str) -> int | None:
+    value = node.attrs.get(name)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+class MissingNonlinearity(Rule):
+    """Two Linear (or two Conv) layers with nothing nonlinear in between compose into one
+    linear map: the extra layer adds parameters and depth but no expressive power."""
+
+    code = "NN104"
+    name = "missing-nonlinearity"
+    severity = Severity.WARNING
+    summary = "Linear→Linear or Conv→Conv with no activation in between."
+    front_ends = "SFO"
+    requires = (("Linear", "Conv", "Dense", "Gemm", "MatMul"),)
+
+    def check(self, graph: LayerGraph, options: dict[str, Any]) -> Iterator[Finding]:
+        reported: set[Any] = set()
+        for kind, (width_in, width_out), noun in ((LINEAR, ("in_features", "out_features"), "Linear"),
+                                                   (CONV, ("in_channels", "out_channels"), "Conv")):
+            for first, second, between in graph.pairs(kind, kind, through=_LINEAR_IN_BETWEEN):
+                if _site_key(second) in reported or self._deliberate(graph, first, second, between, width_in, width_out):
+                    continue
+                reported.add(_site_key(second))
+                yield self.report(
+                    second,
+                    f"{second.label} follows {first.label}{_via(between)} with no activation in between: "
+                    f"the two {noun} layers collapse into one linear map; add a nonlinearity between them",
+                    related=((first, f"{first.label} feeds {second.label} linearly"),),
+                )
+
+    @staticmethod
+    def _deliberate(graph: LayerGraph, first: Node, second: Node, between: list[Node], width_in: str, width_out: str) -> bool:
+        if "Bilinear" in (first.attrs.get("cls"), second.attrs.get("cls")):
+            return True
+        # a branch point: the value also feeds something else (q/k/v projections, a residual)
+        if any(len(graph.consumers(n)) > 1 or n.id in graph.outputs for n in [first, *between]):
+            return True
+        # depthwise-separable and grouped convolutions factor one convolution on purpose
+        if first.op in CONV and any(argument(n, "groups", 1) != 1 for n in (first, second)):
+            return True
+        outer_in, inner, outer_out = _width(first, width_in), _width(first, width_out), _width(second, width_out)
+        if None not in (outer_in, inner, outer_out) and inner < outer_in and inner < outer_out:
+            return True  # a low-rank factorization (linear bottleneck, adapter)
+        feeds_add = any(c.op == "add" for c in graph.consumers(second))
+        return feeds_add and None in (outer_in, inner, outer_out)  # a residual branch of unknown rank
+
+
+# Activations that can be "the same twice in a row" (GLU halves its input, PReLU/Threshold are
+# parametric: a second one is a different function).
+_REPEATABLE = (ACTIVATION - {"glu", "prelu", "threshold"}) | {"softmax", "log_softmax"}
+_IDEMPOTENT = frozenset({"relu", "relu6", "hardtanh", "log_softmax"})
+
+
+class RedundantActivation(Rule):
+    """The same activation applied twice in a row: at best a no-op, at worst (softmax,
+    sigmoid, tanh) it squashes the values twice and flattens the gradients."""
+
+    code = "NN105"
+    name = "redundant-activation"
+    severity = Severity.WARNING
+    summary = "The same activation twice in a row."
+    front_ends = "SFO"
+    requires = (("LU", "lu", "oftmax", "igmoid", "anh", "ctivation", "ish", "hrink", "oftplus", "oftsign", "ardswish"),)
+
+    def check(self, graph: LayerGraph, options: dict[str, Any]) -> Iterator[Finding]:
+        reported: set[Any] = set()
+        for first, second, between in graph.pairs(_REPEATABLE, _REPEATABLE, through=IDENTITY):
+            if first.op != second.op or _site_key(second) in reported:
+                continue
+            reported.add(_site_key(second))
+            effect = ("does nothing the first did not" if second.op in _IDEMPOTENT
+                      else "squashes the values a second time (outputs bunch up, gradients shrink)")
+            yield self.report(
+                second,
+                f"{second.label} applies {second.op} again right after {first.label}"
+                f"{_via(between) if between else ''}: "
+                f"it {effect}; remove one",
+                related=((first, f"{first.label} already applies {first.op}"),),
+            )
+
+
+# --- sizes flowing along the graph (NN106) -------------------------------------------------
+# A size is (axis, n, producer): axis "last" (features of Linear/RNN/Embedding outputs) or
+# "channel" (dim 1 of Conv outputs), n its extent, producer the node that fixed it.
+_KEEPS_SIZE = (DROPOUT | ACTIVATION | IDENTITY | OTHER_NORM | {"softmax", "log_softmax"}) - {"glu"}
+
+
+class LayerShapeMismatch(Rule):
+    """Consecutive layers whose sizes are written down and disagree: the model crashes on
+    its first batch, or (LazyLinear, reshapes) silently learns on a different layout."""
+
+    code = "NN106"
+    name = "layer-shape-mismatch"
+    severity = Severity.ERROR
+    summary = "Consecutive layers whose statically known sizes disagree."
+    front_ends = "SFO"
+    requires = (("Linear", "Conv", "Norm", "LSTM", "GRU", "RNN", "Embedding", "Dense"),)
+
+    def check(self, graph: LayerGraph, options: dict[str, Any]) -> Iterator[Finding]:
+        sizes: dict[int, tuple[str, int, Node] | None] = {}
+        reported: set[Any] = set()
+        for node in graph.nodes:
+            incoming = self._incoming(node, sizes)
+            expected = self._expects(node)
+            if expected is not None and incoming is not None:
+                axis, n = expected
+                if (axis == incoming[0] or axis == "any") and n != incoming[1] and _site_key(node) not in reported:
+                    reported.add(_site_key(node))
+                    producer = incoming[2]
+                    noun = "features" if incoming[0] == "last" else "channels"
+                    yield self.report(
+                        node,
+                        f"{node.label} expects {n} input {noun} but {producer.label} produces {incoming[1]}; "
+                        "make the sizes agree",
+                        related=((producer, f"{producer.label} produces {incoming[1]} {noun}"),),
+                    )
+            sizes[node.id] = self._produces(node, incoming)
+
+    @staticmethod
+    def _incoming(node: Node, sizes: dict) -> tuple[str, int, Node] | None:
+        if any(i not in sizes for i in node.inputs):
+            return None  # not in topological order: unknown
+        known = [sizes[i] for i in node.inputs]
+        if len(known) == 1:
+            return known[0]
+        if node.op == "add" and known and all(k is not None for k in known) and len({k[:2] for k in known}) == 1:
+            return known[0]
+        return None
+
+    @staticmethod
+    def _expects(node: Node) -> tuple[str, int] | None:
+        cls = str(node.attrs.get("cls"))
+        if node.op == "linear" and cls != "Bilinear":
+            n, axis = _width(node, "in_features"), "last"
+        elif node.op == "conv":
+            n, axis = _width(node, "in_channels"), "channel"
+        elif node.op == "rnn":
+            n, axis = _width(node, "input_size"), "last"
+        elif node.op == "batchnorm":
+            n, axis = _width(node, "num_features"), ("any" if cls.endswith("1d") else "channel")
+        elif node.op == "groupnorm":
+            n, axis = _width(node, "num_channels"), "channel"
+        elif node.op == "layernorm":
+            n, axis = _width(node, "normalized_shape"), "last"
+        else:
+            return None
+        return (axis, n) if n is not None else None
+
+    @staticmethod
+    def _produces(node: Node, incoming: tuple[str, int, Node] | None) -> tuple[str, int, Node] | None:
+        if node.op == "linear":
+            n = _width(node, "out_features")
+            return ("last", n, node) if n is not None else None
+        if node.op == "conv":
+            n = _width(node, "out_channels")
+            return ("channel", n, node) if n is not None else None
+        if node.op == "embedding":
+            n = _width(node, "embedding_dim")
+            return ("last", n, node) if n is not None else None
+        if node.op == "rnn":
+            hidden = _width(node, "hidden_size")
+            bidirectional = argument(node, "bidirectional", False)
+            projected = argument(node, "proj_size", 0)
+            if hidden is None or not isinstance(bidirectional, bool) or projected != 0:
+                return None
+            return ("last", hidden * (2 if bidirectional else 1), node)
+        if node.op == "batchnorm":
+            if incoming is not None:
+                return incoming
+            n = _width(node, "num_features")
+            return ("channel", n, node) if n is not None and not str(node.attrs.get("cls")).endswith("1d") else None
+        if node.op in _KEEPS_SIZE:
+            return incoming
+        if node.op in POOL:
+            return incoming if incoming is not None and incoming[0] == "channel" else None
+        if node.op == "add":
+            return incoming
+        return None
+
+
+class DropoutProbabilitySuspicious(Rule):
+    """A drop probability outside [0, 1) is an error; a very high one usually is TF1's
+    keep_prob (the probability to KEEP a unit) ported as PyTorch's p (the probability to drop)."""
+
+    code = "NN109"
+    name = "dropout-probability-suspicious"
+    severity = Severity.WARNING
+    summary = "Dropout p outside [0, 1), or so high it looks like a keep probability."
+    front_ends = "SFO"
+    requires = (("ropout",),)
+    options = (Option("suspicious-p", float, 0.8, "p at or above this looks like a keep probability"),)
+
+    def check(self, graph: LayerGraph, options: dict[str, Any]) -> Iterator[Finding]:
+        threshold = options.get("suspicious-p", 0.8)
+        reported: set[Any] = set()
+        for drop in graph.of(DROPOUT):
+            p = drop.attrs.get("p")
+            if not _number(p) or _site_key(drop) in reported:
+                continue
+            if p < 0 or p >= 1:
+                message = (f"{drop.label} has p={p}: a drop probability must be in [0, 1) "
+                           f"({'it raises at construction' if p < 0 or p > 1 else 'p=1 zeroes every activation'}); fix the value")
+            elif p >= threshold:
+                message = (f"{drop.label} drops {p:.0%} of the activations: p={p} looks like a keep "
+                           f"probability (TF1 keep_prob) ported as the drop probability; use p={round(1 - p, 6):g}")
+            else:
+                continue
+            reported.add(_site_key(drop))
+            yield self.report(argument_site(drop, "p"), message)
