@@ -47,10 +47,48 @@ def load_graphs(data: bytes) -> list[LayerGraph]:
     except (DecodeError, ValueError, RuntimeError, UnicodeDecodeError) as exc:
         raise GraphLoadError(f"does not decode as an ONNX model ({_first_line(exc) or type(exc).__name__})") from None
     try:
-        onnx.checker.check_model(model)
+        onnx.checker.check_model(_without_external_data(model))
     except (onnx.checker.ValidationError, ValueError, RuntimeError) as exc:
         raise GraphLoadError(f"fails the ONNX checker: {_first_line(exc)}") from None
     return lower_model(model)
+
+
+def _tensors(graph: Any) -> Iterable[Any]:
+    """Every TensorProto of a graph: initializers and tensor attributes, subgraphs included."""
+    yield from graph.initializer
+    for node in graph.node:
+        yield from _node_tensors(node)
+
+
+def _node_tensors(node: Any) -> Iterable[Any]:
+    for attribute in node.attribute:
+        if attribute.HasField("t"):
+            yield attribute.t
+        yield from attribute.tensors
+        if attribute.HasField("g"):
+            yield from _tensors(attribute.g)
+        for sub in attribute.graphs:
+            yield from _tensors(sub)
+
+
+def _without_external_data(model: Any) -> Any:
+    """What the checker may see: external tensors would make it stat their files (relative to the
+    current directory), so a copy gets empty stand-ins; the original keeps its dims for lowering."""
+    from onnx import TensorProto
+
+    def external(tensors: Iterable[Any]) -> list[Any]:
+        return [t for t in tensors if t.data_location == TensorProto.EXTERNAL]
+
+    every = lambda m: [*_tensors(m.graph), *(t for f in m.functions for n in f.node for t in _node_tensors(n))]  # noqa: E731
+    if not external(every(model)):
+        return model
+    model = type(model).FromString(model.SerializeToString())
+    for tensor in external(every(model)):
+        tensor.data_location = TensorProto.DEFAULT
+        del tensor.external_data[:]
+        del tensor.dims[:]
+        tensor.dims.append(0)
+    return model
 
 
 def _first_line(exc: BaseException) -> str:
