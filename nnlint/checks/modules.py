@@ -1,0 +1,566 @@
+"""NN1 rules read from nn.Module source: registration, dropout mode, initialization, unused layers.
+
+These questions are about how a module class is written (what __init__ assigns, what forward
+calls), not about what feeds what, so they read the SourceFile instead of a layer graph.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Iterator
+
+import libcst as cst
+
+from nnlint.diagnostics import Edit, Fix, Severity
+from nnlint.registry import Finding, Rule
+from nnlint.source import SourceFile
+from nnlint.source.literals import literal
+from nnlint.source.torch_nn import layer_spec
+
+_MODULE_BASES = frozenset({
+    "torch.nn.Module", "pytorch_lightning.LightningModule", "lightning.LightningModule",
+    "lightning.pytorch.LightningModule", "pytorch_lightning.core.LightningModule",
+})
+# torch.nn classes that are not modules
+_NOT_MODULES = frozenset({"torch.nn.Parameter", "torch.nn.UninitializedParameter", "torch.nn.Buffer"})
+
+
+# --- the module classes of a file --------------------------------------------------------------
+@dataclass
+class ModuleClass:
+    node: cst.ClassDef
+    methods: dict[str, cst.FunctionDef] = field(default_factory=dict)
+    bases_known: bool = True  # every base is torch.nn.* or a module class of this file
+
+
+def _is_torch_nn_class(qualified: str | None) -> bool:
+    if not qualified or not qualified.startswith("torch.nn.") or qualified in _NOT_MODULES:
+        return False
+    name = qualified[len("torch.nn."):]
+    return "." not in name and name[:1].isupper()
+
+
+class _Classes(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.classes: list[cst.ClassDef] = []
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.classes.append(node)
+
+
+def module_classes(source: SourceFile) -> list[ModuleClass]:
+    """Classes of the file that are nn.Module subclasses (directly, or through another module
+    class of the same file); in source order."""
+    finder = _Classes()
+    source.module.visit(finder)
+    by_name: dict[str, list[cst.ClassDef]] = {}
+    for cls in finder.classes:
+        by_name.setdefault(cls.name.value, []).append(cls)
+    modules: dict[int, bool] = {}  # id(class) -> all bases known
+    changed = True
+    while changed:
+        changed = False
+        for cls in finder.classes:
+            if id(cls) in modules:
+                continue
+            is_module, known = False, True
+            for base in cls.bases:
+                if base.keyword is not None:
+                    continue
+                qualified = source.imports.resolve(base.value)
+                local = by_name.get(base.value.value, []) if isinstance(base.value, cst.Name) else []
+                if qualified in _MODULE_BASES or _is_torch_nn_class(qualified):
+                    is_module = True
+                elif len(local) == 1 and id(local[0]) in modules:
+                    is_module = True
+                    known &= modules[id(local[0])]
+                else:
+                    known = False
+            if is_module:
+                modules[id(cls)] = known
+                changed = True
+    found = []
+    for cls in finder.classes:
+        if id(cls) in modules:
+            methods = {stmt.name.value: stmt for stmt in _body(cls) if isinstance(stmt, cst.FunctionDef)}
+            found.append(ModuleClass(cls, methods, modules[id(cls)]))
+    return found
+
+
+def _body(node: cst.ClassDef | cst.FunctionDef) -> Iterable[cst.BaseStatement]:
+    return node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
+
+
+def _block(block: cst.BaseSuite) -> list[cst.BaseStatement]:
+    if isinstance(block, cst.SimpleStatementSuite):
+        return [cst.SimpleStatementLine(body=block.body)]
+    return list(block.body)
+
+
+def _self_name(method: cst.FunctionDef) -> str | None:
+    """The instance parameter of a plain method (None for static/class methods)."""
+    for decorator in method.decorators:
+        if isinstance(decorator.decorator, cst.Name) and decorator.decorator.value in ("staticmethod", "classmethod"):
+            return None
+    params = (*method.params.posonly_params, *method.params.params)
+    return params[0].name.value if params else None
+
+
+def _self_attribute(node: cst.BaseExpression, self_name: str) -> str | None:
+    """`self.x` -> "x"."""
+    if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == self_name:
+        return node.attr.value
+    return None
+
+
+class _Collect(cst.CSTVisitor):
+    """Every node of a subtree that a predicate accepts."""
+
+    def __init__(self, accept) -> None:
+        self.accept = accept
+        self.found: list[cst.CSTNode] = []
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if self.accept(node):
+            self.found.append(node)
+        return True
+
+
+def collect(tree: cst.CSTNode, accept) -> list:
+    visitor = _Collect(accept)
+    tree.visit(visitor)
+    return visitor.found
+
+
+def _calls_named(tree: cst.CSTNode, names: frozenset[str]) -> bool:
+    """Does the subtree call a function or method with one of these names?"""
+    def accept(node: cst.CSTNode) -> bool:
+        if not isinstance(node, cst.Call):
+            return False
+        func = node.func
+        name = func.value if isinstance(func, cst.Name) else func.attr.value if isinstance(func, cst.Attribute) else None
+        return name in names
+    return bool(collect(tree, accept))
+
+
+def _module_construction(source: SourceFile, expr: cst.BaseExpression, local_modules: set[str]) -> str | None:
+    """The class name when `expr` constructs a module (torch.nn layer or a module class of this file)."""
+    if not isinstance(expr, cst.Call):
+        return None
+    qualified = source.imports.resolve(expr.func)
+    if _is_torch_nn_class(qualified) or layer_spec(qualified) is not None:
+        return qualified.rsplit(".", 1)[-1]
+    if isinstance(expr.func, cst.Name) and expr.func.value in local_modules:
+        return expr.func.value
+    return None
+
+
+def _self_assignments(method: cst.FunctionDef, self_name: str) -> Iterator[tuple[cst.Assign, cst.Attribute, str]]:
+    """(assign, target, attribute name) for every `self.x = ...` in a method (not in nested defs)."""
+    def accept(node: cst.CSTNode) -> bool:
+        return isinstance(node, cst.Assign)
+    for assign in collect(method.body, accept):
+        for target in assign.targets:
+            name = _self_attribute(target.target, self_name)
+            if name is not None:
+                yield assign, target.target, name
+
+
+# --- NN107 -----------------------------------------------------------------------------------
+_REGISTERS = frozenset({"add_module", "register_module", "setattr"})
+_CONTAINERS = {cst.List: "list", cst.Tuple: "tuple", cst.Dict: "dict", cst.ListComp: "list", cst.DictComp: "dict"}
+
+
+class UnregisteredSubmodule(Rule):
+    """Modules stored in a plain list, tuple or dict attribute are not registered: their
+    parameters are missing from .parameters() (the optimizer never updates them), .to(device),
+    .train()/.eval() and state_dict()."""
+
+    code = "NN107"
+    name = "unregistered-submodule"
+    severity = Severity.ERROR
+    summary = "Modules kept in a plain list/dict/tuple attribute of an nn.Module."
+    front_ends = "S"
+    kind = "source"
+    requires = (("Module",),)
+
+    def check(self, source: SourceFile, options: dict[str, Any]) -> Iterator[Finding]:
+        classes = module_classes(source)
+        local = {c.node.name.value for c in classes}
+        for cls in classes:
+            if _calls_named(cls.node, _REGISTERS):
+                continue  # registered by hand
+            reported: set[str] = set()
+            for method in cls.methods.values():
+                self_name = _self_name(method)
+                if self_name is None:
+                    continue
+                for assign, target, attr in _self_assignments(method, self_name):
+                    container = _CONTAINERS.get(type(assign.value))
+                    if container is None or attr in reported:
+                        continue
+                    modules = self._modules_in(source, assign.value, local)
+                    if not modules:
+                        modules = self._filled_later(source, cls, attr, assign.value, local)
+                    if not modules or self._wrapped_later(source, cls, attr):
+                        continue
+                    reported.add(attr)
+                    wrapper = "nn.ModuleDict" if container == "dict" else "nn.ModuleList"
+                    yield self.report(
+                        assign,
+                        f"'{self_name}.{attr}' holds modules ({modules[0]}) in a plain {container}: their parameters are "
+                        f"invisible to .parameters(), .to() and state_dict(); use {wrapper}(...)",
+                    )
+
+    @staticmethod
+    def _modules_in(source: SourceFile, value: cst.BaseExpression, local: set[str]) -> list[str]:
+        if isinstance(value, (cst.List, cst.Tuple)):
+            elements = [e.value for e in value.elements]
+        elif isinstance(value, cst.Dict):
+            elements = [e.value for e in value.elements if isinstance(e, cst.DictElement)]
+        elif isinstance(value, cst.ListComp):
+            elements = [value.elt]
+        elif isinstance(value, cst.DictComp):
+            elements = [value.value]
+        else:
+            return []
+        names = [_module_construction(source, e, local) for e in elements]
+        return [n for n in names if n]
+
+    @staticmethod
+    def _filled_later(source: SourceFile, cls: ModuleClass, attr: str, value: cst.BaseExpression, local: set[str]) -> list[str]:
+        """`self.x = []` then `self.x.append(nn.Linear(...))`: the appended module classes."""
+        if not isinstance(value, (cst.List, cst.Dict)) or value.elements:
+            return []
+
+        def accept(node: cst.CSTNode) -> bool:
+            if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
+                    and node.func.attr.value in ("append", "insert") and node.args):
+                return False
+            owner = node.func.value
+            return (isinstance(owner, cst.Attribute) and owner.attr.value == attr
+                    and _module_construction(source, node.args[-1].value, local) is not None)
+        return [_module_construction(source, call.args[-1].value, local) for call in collect(cls.node, accept)]
+
+    @staticmethod
+    def _wrapped_later(source: SourceFile, cls: ModuleClass, attr: str) -> bool:
+        """The same attribute is (re)assigned a registered container somewhere in the class."""
+        for method in cls.methods.values():
+            self_name = _self_name(method)
+            if self_name is None:
+                continue
+            for assign, _, name in _self_assignments(method, self_name):
+                if name == attr and isinstance(assign.value, cst.Call) and not isinstance(assign.value, tuple(_CONTAINERS)):
+                    return True
+        return False
+
+
+# --- NN108 -----------------------------------------------------------------------------------
+_FUNCTIONAL_DROPOUT = frozenset(
+    f"torch.nn.functional.{name}"
+    for name in ("dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout")
+)
+
+
+def _mentions_training(node: cst.CSTNode) -> bool:
+    return bool(collect(node, lambda n: (isinstance(n, cst.Name) and n.value == "training")
+                        or (isinstance(n, cst.Attribute) and n.attr.value == "training")))
+
+
+class _DropoutCalls(cst.CSTVisitor):
+    """Functional dropout calls of one method, with whether a `training` test guards them."""
+
+    def __init__(self, source: SourceFile) -> None:
+        self.source = source
+        self.guards: list[bool] = []
+        self.found: list[tuple[cst.Call, bool]] = []
+
+    def visit_If(self, node: cst.If) -> None:
+        self.guards.append(_mentions_training(node.test))
+
+    def leave_If(self, original_node: cst.If) -> None:
+        self.guards.pop()
+
+    def visit_IfExp(self, node: cst.IfExp) -> None:
+        self.guards.append(_mentions_training(node.test))
+
+    def leave_IfExp(self, original_node: cst.IfExp) -> None:
+        self.guards.pop()
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if self.source.imports.resolve(node.func) in _FUNCTIONAL_DROPOUT:
+            self.found.append((node, any(self.guards)))
+
+
+def _returns_early_on_training(method: cst.FunctionDef) -> bool:
+    """`if not self.training: return x` before the dropout makes it train-only."""
+    for branch in collect(method.body, lambda n: isinstance(n, cst.If)):
+        if _mentions_training(branch.test) and collect(branch.body, lambda n: isinstance(n, (cst.Return, cst.Raise))):
+            return True
+    return False
+
+
+class FunctionalDropoutAlwaysOn(Rule):
+    """F.dropout defaults to training=True: unlike nn.Dropout it does not follow
+    model.eval(), so inference stays random and scaled down."""
+
+    code = "NN108"
+    name = "functional-dropout-always-on"
+    severity = Severity.ERROR
+    summary = "F.dropout in an nn.Module method without a training flag: dropout stays on at eval."
+    front_ends = "S"
+    fixable = True
+    kind = "source"
+    requires = (("dropout",),)
+
+    def check(self, source: SourceFile, options: dict[str, Any]) -> Iterator[Finding]:
+        for cls in module_classes(source):
+            for method in cls.methods.values():
+                self_name = _self_name(method)
+                if self_name is None or _returns_early_on_training(method):
+                    continue
+                calls = _DropoutCalls(source)
+                method.body.visit(calls)
+                for call, guarded in calls.found:
+                    if guarded or self._has_flag(call) or literal(self._p(call)) == 0:
+                        continue
+                    fixed = self._with_training(call, self_name)
+                    yield self.report(
+                        call,
+                        f"{source.code(call.func)}(...) without training= stays on after model.eval() "
+                        f"(it defaults to training=True); pass training={self_name}.training",
+                        fix=Fix(f"Add training={self_name}.training", (Edit(call, source.code(fixed)),)),
+                    )
+
+    @staticmethod
+    def _has_flag(call: cst.Call) -> bool:
+        positional = 0
+        for arg in call.args:
+            if arg.star:
+                return True  # *args/**kwargs may carry it: unknown
+            if arg.keyword is None:
+                positional += 1
+            elif arg.keyword.value == "training":
+                return True
+        return positional >= 3
+
+    @staticmethod
+    def _p(call: cst.Call) -> cst.BaseExpression | None:
+        for index, arg in enumerate(call.args):
+            if (arg.keyword is None and index == 1) or (arg.keyword is not None and arg.keyword.value == "p"):
+                return arg.value
+        return None
+
+    @staticmethod
+    def _with_training(call: cst.Call, self_name: str) -> cst.Call:
+        flag = cst.Arg(
+            value=cst.Attribute(cst.Name(self_name), cst.Name("training")),
+            keyword=cst.Name("training"),
+            equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")),
+        )
+        args = list(call.args)
+        if args and (args[-1].comma is cst.MaybeSentinel.DEFAULT or (
+                isinstance(args[-1].comma.whitespace_after, cst.SimpleWhitespace) and not args[-1].comma.whitespace_after.value)):
+            args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+        return call.with_changes(args=[*args, flag])
+
+
+# --- NN110 -----------------------------------------------------------------------------------
+_CONSTANT_INITS = frozenset({"constant_", "zeros_", "ones_", "constant"})
+_FILL_METHODS = frozenset({"fill_", "zero_"})
+_SYMMETRIC_OPS = frozenset({"linear", "conv", "rnn"})
+
+
+def _weight_owner(target: cst.BaseExpression) -> str | None:
+    """`m.weight` / `m.weight.data` / `m.weight_ih_l0` -> "m"."""
+    if isinstance(target, cst.Attribute) and target.attr.value == "data":
+        target = target.value
+    if (isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name)
+            and (target.attr.value == "weight" or target.attr.value.startswith(("weight_ih", "weight_hh")))):
+        return target.value.value
+    return None
+
+
+class ConstantWeightInit(Rule):
+    """Every Linear/Conv/RNN weight set to one constant: all units of each layer compute the
+    same thing and receive the same gradient, so they stay identical (symmetry is never broken)."""
+
+    code = "NN110"
+    name = "constant-weight-init"
+    severity = Severity.ERROR
+    summary = "Constant init (zeros_/ones_/constant_/fill_) of every Linear/Conv/RNN weight."
+    front_ends = "S"
+    kind = "source"
+    requires = (("isinstance", "type("), ("zeros_", "ones_", "constant", "fill_", "zero_"))
+
+    def check(self, source: SourceFile, options: dict[str, Any]) -> Iterator[Finding]:
+        yield from self._walk(source, source.module.body, [])
+        for function in collect(source.module, lambda n: isinstance(n, cst.FunctionDef)):
+            yield from self._walk(source, _body(function), [])
+
+    def _walk(self, source: SourceFile, statements: Iterable[cst.BaseStatement], guards: list) -> Iterator[Finding]:
+        """guards: for each enclosing `if`, (variable, classes) of its isinstance test, marked
+        None for a branch that is not a type test (a name or config check: deliberate)."""
+        for stmt in statements:
+            if isinstance(stmt, cst.If):
+                yield from self._walk(source, _block(stmt.body), guards + [self._type_test(source, stmt.test)])
+                branch = stmt.orelse
+                if isinstance(branch, cst.If):
+                    yield from self._walk(source, [branch], guards)
+                elif isinstance(branch, cst.Else):
+                    yield from self._walk(source, _block(branch.body), guards)
+            elif isinstance(stmt, (cst.For, cst.While, cst.With)):
+                yield from self._walk(source, _block(stmt.body), guards)
+            elif isinstance(stmt, cst.Try):
+                yield from self._walk(source, _block(stmt.body), guards)
+            elif isinstance(stmt, cst.SimpleStatementLine) and guards and None not in guards:
+                for small in stmt.body:
+                    if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
+                        yield from self._constant_init(source, small.value, guards)
+
+    def _constant_init(self, source: SourceFile, call: cst.Call, guards: list) -> Iterator[Finding]:
+        func = call.func
+        qualified = source.imports.resolve(func) or ""
+        if qualified.rsplit(".", 1)[-1] in _CONSTANT_INITS and qualified.endswith(
+                tuple(f"{m}.{n}" for m in ("torch.nn.init", "initialization") for n in _CONSTANT_INITS)):
+            target = call.args[0].value if call.args and not call.args[0].star else None
+        elif isinstance(func, cst.Attribute) and func.attr.value in _FILL_METHODS:
+            target = func.value
+        else:
+            return
+        owner = _weight_owner(target) if target is not None else None
+        classes = next((cls for var, cls in reversed(guards) if var == owner), None)
+        if owner is None or not classes:
+            return
+        layers = [name for name, op in classes if op in _SYMMETRIC_OPS]
+        if layers:
+            yield self.report(
+                call,
+                f"{source.code(call.func)} gives every {'/'.join(layers)} weight one constant: all units of "
+                "a layer get the same gradient and stay identical; use a random init for weights "
+                "(constants are fine for biases and norm layers)",
+            )
+
+    @staticmethod
+    def _type_test(source: SourceFile, test: cst.BaseExpression) -> tuple[str, list[tuple[str, str]]] | None:
+        """`isinstance(m, (nn.Linear, nn.Conv2d))` / `type(m) == nn.Linear` -> ("m", [(name, op)])."""
+        var = types = None
+        if isinstance(test, cst.Call) and isinstance(test.func, cst.Name) and test.func.value == "isinstance" \
+                and len(test.args) == 2 and isinstance(test.args[0].value, cst.Name):
+            var, types = test.args[0].value.value, test.args[1].value
+        elif isinstance(test, cst.Comparison) and len(test.comparisons) == 1 \
+                and isinstance(test.comparisons[0].operator, (cst.Equal, cst.Is, cst.In)):
+            left = test.left
+            if isinstance(left, cst.Call) and isinstance(left.func, cst.Name) and left.func.value == "type" \
+                    and len(left.args) == 1 and isinstance(left.args[0].value, cst.Name):
+                var, types = left.args[0].value.value, test.comparisons[0].comparator
+        if var is None:
+            return None
+        elements = [e.value for e in types.elements] if isinstance(types, (cst.Tuple, cst.List, cst.Set)) else [types]
+        classes = []
+        for element in elements:
+            qualified = source.imports.resolve(element)
+            spec = layer_spec(qualified)
+            classes.append((qualified.rsplit(".", 1)[-1] if qualified else source.code(element), spec.op if spec else "?"))
+        return var, classes
+
+
+# --- NN111 -----------------------------------------------------------------------------------
+_DYNAMIC_ACCESS = frozenset({"getattr", "children", "named_children", "modules", "named_modules",
+                             "get_submodule", "vars"})
+
+
+class UnusedSubmodule(Rule):
+    """A layer built in __init__ and never called: it is counted in the parameters, saved in
+    checkpoints and maybe decayed, but the output never depends on it (usually a forgotten call)."""
+
+    code = "NN111"
+    name = "unused-submodule"
+    severity = Severity.WARNING
+    summary = "A submodule registered in __init__ that nothing uses."
+    front_ends = "SF"
+    reads_source = True
+    requires = (("Module",), ("forward",))
+
+    def check(self, subject: Any, options: dict[str, Any]) -> Iterator[Finding]:
+        if not isinstance(subject, SourceFile):
+            for node in getattr(subject, "unused_modules", ()):
+                yield self.report(node, f"{node.label} is registered but never used by forward(); "
+                                        "call it in forward() or remove it")
+            return
+        yield from self._source(subject)
+
+    def _source(self, source: SourceFile) -> Iterator[Finding]:
+        classes = module_classes(source)
+        local = {c.node.name.value for c in classes}
+        used: set[str] | None = None
+        for cls in classes:
+            init, forward = cls.methods.get("__init__"), cls.methods.get("forward")
+            if init is None or forward is None or not cls.bases_known or self._opaque(forward):
+                continue
+            self_name = _self_name(init)
+            if self_name is None or self._dynamic(cls) or self._calls_super_forward(cls):
+                continue
+            seen: set[str] = set()
+            candidates = []
+            for assign, target, attr in _self_assignments(init, self_name):
+                built = _module_construction(source, assign.value, local)
+                if built and attr not in seen:
+                    seen.add(attr)
+                    candidates.append((target, attr, built))
+            if not candidates:
+                continue
+            if used is None:
+                used = self._used_names(source)
+            for target, attr, built in candidates:
+                if attr not in used:
+                    yield self.report(
+                        target,
+                        f"'{self_name}.{attr}' ({built}) is built in __init__ but never used: its parameters "
+                        "train nothing and are saved anyway; call it in forward() or remove it",
+                    )
+
+    @staticmethod
+    def _opaque(forward: cst.FunctionDef) -> bool:
+        """A forward that is only `...`, `pass` or a raise says nothing about what it uses."""
+        body = list(_body(forward))
+        return not collect(forward.body, lambda n: isinstance(n, (cst.Return, cst.Call, cst.Assign))) or (
+            len(body) == 1 and bool(collect(body[0], lambda n: isinstance(n, cst.Raise))))
+
+    @staticmethod
+    def _dynamic(cls: ModuleClass) -> bool:
+        """Submodules reached by name or by iteration outside initialization code."""
+        for name, method in cls.methods.items():
+            if "init" in name or "reset" in name:
+                continue
+            if _calls_named(method, _DYNAMIC_ACCESS) or collect(
+                    method, lambda n: isinstance(n, cst.Attribute) and n.attr.value in ("_modules", "__dict__")):
+                return True
+        return False
+
+    @staticmethod
+    def _calls_super_forward(cls: ModuleClass) -> bool:
+        def accept(node: cst.CSTNode) -> bool:
+            return (isinstance(node, cst.Attribute) and isinstance(node.value, cst.Call)
+                    and isinstance(node.value.func, cst.Name) and node.value.func.value == "super"
+                    and node.attr.value != "__init__")
+        return bool(collect(cls.node, accept))
+
+    @staticmethod
+    def _used_names(source: SourceFile) -> set[str]:
+        """Every attribute name read anywhere in the file (not as an assignment target), and
+        every string literal (getattr-by-name, registries)."""
+        targets: set[int] = set()
+        for assign in collect(source.module, lambda n: isinstance(n, cst.Assign)):
+            for target in assign.targets:
+                targets.add(id(target.target))
+        names: set[str] = set()
+        for node in collect(source.module, lambda n: isinstance(n, (cst.Attribute, cst.SimpleString))):
+            if isinstance(node, cst.Attribute):
+                if id(node) not in targets:
+                    names.add(node.attr.value)
+            else:
+                value = literal(node)
+                if isinstance(value, str):
+                    names.add(value)
+        return names
