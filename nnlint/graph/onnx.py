@@ -390,7 +390,8 @@ class _Lowerer:
                     return kind, attrs  # a ratio we cannot read: p unknown
             attrs["p"] = _f(0.5 if ratio is None else ratio)
         elif kind == "batchnorm":
-            attrs["momentum"] = _f(1.0 - _attr(node, "momentum", 0.9))
+            attrs["affine"] = True  # ONNX always applies scale and bias (ones/zeros when torch had affine=False)
+            attrs["momentum"] = _f(1.0 - _f(_attr(node, "momentum", 0.9)))
             attrs["eps"] = _f(_attr(node, "epsilon", 1e-5))
             scale = dims(1)
             if scale and len(scale) == 1:
