@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import libcst as cst
 
@@ -19,7 +19,7 @@ from nnlint.files import Unreadable, decode_source, syntax_error
 from nnlint.graph import Node
 from nnlint.registry import Finding, all_rules
 from nnlint.selection import ignored_codes
-from nnlint.suppress import parse_suppressions
+from nnlint.suppress import Suppressions, parse_suppressions
 
 PARALLEL_THRESHOLD = 24
 GRAPH_SUFFIXES = (".onnx",)  # linted by the graph front end (nnlint.graph.onnx), not as source
@@ -43,6 +43,10 @@ class FileSettings:
 class FileResult:
     diagnostics: list[Diagnostic]
     internal_error: bool = False
+    # For the project pass (nnlint.project): the file's facts (nnlint.source.facts.FileFacts,
+    # plain picklable data, a function of path + bytes only) and its noqa comments.
+    facts: Any = None
+    suppressions: Suppressions | None = None
 
 
 @dataclass
@@ -103,7 +107,7 @@ def _run_rule(rule: type, subjects: list, options: dict, path: str, positions: _
     return [_to_diagnostic(path, f, positions) for f in findings], False
 
 
-def _source_findings(path: str, text: str, settings: FileSettings) -> tuple[list[Diagnostic], bool]:
+def _source_findings(path: str, text: str, settings: FileSettings, facts_out: list | None = None) -> tuple[list[Diagnostic], bool]:
     """Run the enabled source-side rules on one decoded, compilable file.
 
     Rule kinds: "graph" rules see every layer graph of the file, "source" rules the parsed
@@ -113,7 +117,8 @@ def _source_findings(path: str, text: str, settings: FileSettings) -> tuple[list
 
     rules = [r for code, r in all_rules().items()
              if code in settings.enabled and r.kind in ("graph", "source") and "S" in r.front_ends and r.may_match(text)]
-    if not rules:
+    want_facts = facts_out is not None and _wants_facts(path, text, settings)
+    if not rules and not want_facts:
         return [], False
     try:
         source = SourceFile.parse(path, text)
@@ -122,8 +127,18 @@ def _source_findings(path: str, text: str, settings: FileSettings) -> tuple[list
     positions = _Positions(source.module)
     graphs: list | None = None
     diagnostics, failed = [], False
+    if want_facts:
+        try:
+            from nnlint.source.facts import extract_facts
+
+            facts_out.append(extract_facts(source))
+        except RecursionError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a facts bug must not lose the file
+            diagnostics.append(_internal(path, "the facts extractor", exc))
+            failed = True
     for rule in rules:
-        if rule.kind == "graph" and graphs is None:
+        if rule.kind == "graph" and not rule.reads_source and graphs is None:
             try:
                 graphs = layer_graphs(source)
             except RecursionError:
@@ -131,7 +146,7 @@ def _source_findings(path: str, text: str, settings: FileSettings) -> tuple[list
             except Exception as exc:  # noqa: BLE001 - a front-end bug must not lose the file
                 diagnostics.append(_internal(path, "the source front end", exc))
                 failed, graphs = True, []
-        subjects = graphs if rule.kind == "graph" else [source]
+        subjects = graphs if rule.kind == "graph" and not rule.reads_source else [source]
         found, broke = _run_rule(rule, subjects, settings.options.get(rule.code) or rule.default_options(), path, positions)
         diagnostics += found
         failed |= broke
@@ -142,13 +157,14 @@ def lint_source(path: str, data: bytes, settings: FileSettings) -> FileResult:
     """The per-file step: bytes in, diagnostics out. Never raises."""
     if path.endswith(GRAPH_SUFFIXES):
         return _graph_file(path, data, settings)
+    facts: list = []
     try:
         text = decode_source(data)
         error = syntax_error(path, text)
         if error is not None:
             diagnostics, failed = [error], False
         else:
-            diagnostics, failed = _source_findings(path, text, settings)
+            diagnostics, failed = _source_findings(path, text, settings, facts)
     except Unreadable as exc:
         diagnostics, failed, text = [Diagnostic(path, Span.point(), "NN002", str(exc))], False, ""
     except RecursionError:
@@ -157,7 +173,61 @@ def lint_source(path: str, data: bytes, settings: FileSettings) -> FileResult:
     if diagnostics and text and not settings.disable_noqa:
         noqa = parse_suppressions(text)
         diagnostics = [d for d in diagnostics if not noqa.suppresses(d.line, d.code)]
-    return FileResult(diagnostics, failed)
+    result = FileResult(diagnostics, failed)
+    if facts:
+        result.facts = facts[0]
+        result.suppressions = parse_suppressions(text) if "noqa" in text.lower() and not settings.disable_noqa else Suppressions()
+    return result
+
+
+def _wants_facts(path: str, text: str, settings: FileSettings) -> bool:
+    """Facts are extracted when a project rule is enabled and the text can hold any (the
+    markers live in nnlint.source.facts); they depend on path and text only (cacheable)."""
+    if not any(r.kind == "project" for code, r in all_rules().items() if code in settings.enabled):
+        return False
+    from nnlint.source.facts import may_have_facts
+
+    return may_have_facts(path, text)
+
+
+def project_diagnostics(files: list[tuple[str, FileResult]], settings_for: Callable[[str], FileSettings],
+                        settings: FileSettings, roots: Iterable[str] = ()) -> tuple[list[Diagnostic], bool]:
+    """The project pass: "project" rules see every file's facts at once (nnlint.project.Project).
+    A finding lands in its own file: that file's per-file-ignores and noqa apply."""
+    rules = [r for code, r in all_rules().items() if code in settings.enabled and r.kind == "project"]
+    with_facts = [(path, result) for path, result in files if result.facts is not None]
+    if not rules or not with_facts:
+        return [], False
+    from nnlint.project import Project
+
+    project = Project({path: result.facts for path, result in with_facts}, roots)
+    noqa = {path: result.suppressions for path, result in with_facts}
+    diagnostics, failed = [], False
+    for rule in rules:
+        try:
+            findings = list(rule().check(project, settings.options.get(rule.code) or rule.default_options()))
+        except RecursionError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a rule bug must not lose the run
+            diagnostics.append(_internal(with_facts[0][0], f"{rule.code} ({rule.name}) in the project pass", exc))
+            failed = True
+            continue
+        for finding in findings:
+            d = project.diagnostic(finding)
+            if d.code not in settings_for(d.path).enabled:
+                continue
+            marks = noqa.get(d.path)
+            if marks is not None and not settings.disable_noqa and marks.suppresses(d.line, d.code):
+                continue
+            diagnostics.append(d)
+    return diagnostics, failed
+
+
+def lint_sources(files: list[tuple[str, bytes]], settings: FileSettings) -> list[Diagnostic]:
+    """Per-file steps plus the project pass over in-memory files (tests, the docs harness)."""
+    results = [(path, lint_source(path, data, settings)) for path, data in files]
+    found, _ = project_diagnostics(results, lambda path: settings, settings)
+    return sorted([d for _, r in results for d in r.diagnostics] + found, key=Diagnostic.sort_key)
 
 
 def _graph_file(path: str, data: bytes, settings: FileSettings) -> FileResult:
@@ -212,7 +282,11 @@ def lint_file(path: str, settings: FileSettings) -> FileResult:
 
 
 def _lint_job(job: tuple[str, FileSettings]) -> FileResult:
-    return lint_file(*job)
+    """The last safety net: whatever escapes the per-file step is NN000 for that file only."""
+    try:
+        return lint_file(*job)
+    except Exception as exc:  # noqa: BLE001 - never lose the other files to one bug
+        return FileResult([_internal(job[0], "nnlint", exc)], internal_error=True)
 
 
 def display_path(path: str) -> str:
@@ -247,12 +321,32 @@ class Run:
         jobs = [(path, self.settings_for(path)) for path in found.files]
         results = self._map(jobs)
         problems = [d for d in found.problems if d.code in self.settings_for(d.path).enabled]
+        roots = [p for p in paths if os.path.isdir(p)]
+        problems += self._project([path for path, _ in jobs], results, roots)
         return self._collect(results, problems, len(found.files))
 
     def lint_stdin(self, data: bytes, filename: str) -> RunResult:
         if self.force_exclude and _matches(filename, self.exclude, self.root):
             return RunResult([], 0)
-        return self._collect([lint_source(filename, data, self.settings_for(filename))], [], 1)
+        result = lint_source(filename, data, self.settings_for(filename))
+        return self._collect([result], self._project([filename], [result]), 1)
+
+    def lint_traces(self, targets: list) -> RunResult:
+        """Build and trace the models the command line names (nnlint.trace.TraceTarget; this runs
+        the user's code and imports torch: only `--trace`/`--trace-config` call it). Diagnostics
+        land in the user's files, under those files' per-file-ignores and noqa comments."""
+        from nnlint.trace import trace_diagnostics
+
+        found, failed = trace_diagnostics(targets, self.settings, self.settings_for)
+        result = self._collect([], found, len(targets))
+        result.internal_error = failed
+        return result
+
+    def _project(self, paths: list[str], results: list[FileResult], roots: list[str] = ()) -> list[Diagnostic]:
+        found, failed = project_diagnostics(list(zip(paths, results)), self.settings_for, self.settings, roots)
+        if failed and results:
+            results[0].internal_error = True
+        return found
 
     def _map(self, jobs: list[tuple[str, FileSettings]]) -> list[FileResult]:
         workers = self.jobs or min(os.cpu_count() or 1, 8)

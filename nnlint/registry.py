@@ -54,8 +54,13 @@ class Rule:
     requires: ClassVar[tuple[tuple[str, ...], ...]] = ()
     # "graph": check(graph, options) for each layer graph of a file;
     # "source": check(source_file, options) once per parsed Python file (nnlint.source.SourceFile);
+    # "project": check(project, options) once per run, after every file (nnlint.project.Project);
+    # findings name their file (site = nnlint.project.At(path, span));
     # "tool": NN0 codes, raised by the engine itself.
     kind: ClassVar[str] = "graph"
+    # A graph rule that covers the source front end itself: on source files its check() gets the
+    # SourceFile (every spelling, anywhere in the file) instead of the file's layer graphs.
+    reads_source: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import textwrap
 
 from nnlint.diagnostics import Diagnostic
-from nnlint.engine import FileSettings, lint_source
+from nnlint.engine import FileSettings, lint_sources
 from nnlint.selection import resolve_selection
 
 
@@ -19,8 +19,7 @@ def settings(select: list[str] | None = None, extend_select: list[str] = (), ign
 
 def lint(code: str, path: str = "example.py", **kwargs) -> list[Diagnostic]:
     """Diagnostics for a source snippet (dedented), sorted like the CLI sorts them."""
-    result = lint_source(path, textwrap.dedent(code).encode("utf-8"), settings(**kwargs))
-    return sorted(result.diagnostics, key=Diagnostic.sort_key)
+    return lint_sources([(path, textwrap.dedent(code).encode("utf-8"))], settings(**kwargs))
 
 
 def codes(code: str, **kwargs) -> list[tuple[int, int, str]]:
