@@ -78,10 +78,20 @@ def main() -> None:
 @click.option("--stdin-filename", help="The path to report for source read from `-`.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes (default: CPU count).")
 @click.option("-q", "--quiet", is_flag=True, help="No summary line on stderr.")
+@click.option("--trace", multiple=True, metavar="PKG.MODULE:FACTORY",
+              help="Build this model (a class or zero-argument function) and lint its torch.fx trace. Runs your code.")
+@click.option("--trace-config", is_flag=True, help="Trace the models of the config's `trace` list. Runs your code.")
+@click.option("--input-shape", metavar="1,3,224,224", help="Input shape for --trace: shapes on the meta device.")
 def check(paths: tuple[str, ...], **opts: Any) -> None:
-    """Lint PATHS (files or directories; `-` reads stdin). Default: the current directory."""
+    """Lint PATHS (files or directories; `-` reads stdin). Default: the current directory,
+    unless only --trace/--trace-config is given."""
     try:
         run, config = _build_run(opts)
+        traces = _trace_targets(opts, config)
+        if traces and not paths:
+            paths = ()
+        elif not paths:
+            paths = (".",)
         if "-" in paths:
             data = sys.stdin.buffer.read()
             result = run.lint_stdin(data, opts["stdin_filename"] or "-")
@@ -93,8 +103,10 @@ def check(paths: tuple[str, ...], **opts: Any) -> None:
                                    result.internal_error or more.internal_error)
             stdin_text = data
         else:
-            result = run.lint_paths(list(paths) or ["."])
+            result = run.lint_paths(list(paths)) if paths else RunResult([], 0)
             stdin_text = None
+        if traces:
+            result = _merged(result, run.lint_traces(traces))
     except ConfigError as exc:
         click.echo(f"nnlint: error: {exc}", err=True)
         sys.exit(EXIT_ERROR)
@@ -102,6 +114,37 @@ def check(paths: tuple[str, ...], **opts: Any) -> None:
     if result.internal_error:
         sys.exit(EXIT_ERROR)
     sys.exit(EXIT_FINDINGS if result.diagnostics and not opts["exit_zero"] else EXIT_CLEAN)
+
+
+def _trace_targets(opts: dict[str, Any], config: Config) -> list:
+    """The models to trace: --trace values, and the config's `trace` list only with --trace-config."""
+    if not opts["trace"] and not opts["trace_config"]:
+        if opts["input_shape"]:
+            raise ConfigError("--input-shape needs --trace or --trace-config")
+        return []
+    from dataclasses import replace
+
+    from nnlint.trace import TraceSpecError, parse_shape, parse_target
+
+    try:
+        shape = parse_shape(opts["input_shape"]) if opts["input_shape"] else None
+    except TraceSpecError as exc:
+        raise ConfigError(f"--input-shape: {exc}") from None
+    try:
+        targets = [parse_target(spec, shape) for spec in opts["trace"]]
+    except TraceSpecError as exc:
+        raise ConfigError(f"--trace: {exc}") from None
+    if opts["trace_config"]:
+        if not config.trace:
+            raise ConfigError(f"--trace-config: no `trace` list in {config.path or 'any configuration file'}")
+        targets += [t if t.input_shape is not None else replace(t, input_shape=shape) for t in config.trace]
+    return targets
+
+
+def _merged(first: RunResult, second: RunResult) -> RunResult:
+    seen = {(d.path, d.code, d.span): d for d in first.diagnostics + second.diagnostics}
+    return RunResult(sorted(seen.values(), key=lambda d: d.sort_key()), first.files_checked + second.files_checked,
+                     first.internal_error or second.internal_error)
 
 
 def _build_run(opts: dict[str, Any]) -> tuple[Run, Config]:

@@ -52,6 +52,8 @@ SCHEMA: dict[str, tuple[Any, str]] = {
     "extend-exclude": (_codes, "a list of glob patterns"),
     "max-source-bytes": (_positive_int, "a positive integer"),
     "max-graph-bytes": (_positive_int, "a positive integer"),
+    "trace": (lambda v: isinstance(v, list) and all(isinstance(e, (str, dict)) for e in v),
+              "a list of \"pkg.module:factory\" strings or {factory = ..., input-shape = [...]} tables"),
 }
 
 
@@ -71,6 +73,8 @@ class Config:
     max_source_bytes: int = DEFAULT_MAX_SOURCE_BYTES
     max_graph_bytes: int = DEFAULT_MAX_GRAPH_BYTES
     rule_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # models to trace, run ONLY by `--trace-config` (nnlint.trace.TraceTarget)
+    trace: list = field(default_factory=list)
 
     @property
     def excludes(self) -> tuple[str, ...]:
@@ -130,8 +134,33 @@ def parse_table(table: dict[str, Any], path: Path, section: str = "[tool.nnlint]
         if key == "per-file-ignores":
             for glob, codes in value.items():
                 validate_codes(codes, f"{path}: per-file-ignores '{glob}'")
+        if key == "trace":
+            value = _trace_targets(value, path)
         setattr(config, key.replace("-", "_"), value)
     return config
+
+
+def _trace_targets(entries: list, path: Path) -> list:
+    """`trace = ["pkg.module:factory", {factory = "...", input-shape = [1, 3, 224, 224]}]`,
+    validated here (nothing is imported or run: only `--trace-config` runs them)."""
+    from nnlint.trace import TraceSpecError, parse_shape, parse_target
+
+    targets = []
+    for entry in entries:
+        try:
+            if isinstance(entry, str):
+                targets.append(parse_target(entry))
+                continue
+            unknown = sorted(set(entry) - {"factory", "input-shape"})
+            if unknown:
+                raise TraceSpecError(f"unknown key '{unknown[0]}'{_suggest(unknown[0], ['factory', 'input-shape'])}")
+            if not isinstance(entry.get("factory"), str):
+                raise TraceSpecError("a table needs factory = \"pkg.module:factory\"")
+            shape = parse_shape(entry["input-shape"]) if "input-shape" in entry else None
+            targets.append(parse_target(entry["factory"], shape))
+        except TraceSpecError as exc:
+            raise ConfigError(f"{path}: 'trace' entry {entry!r}: {exc}") from None
+    return targets
 
 
 def _rule_options(code: str, value: Any, path: Path) -> dict[str, Any]:
