@@ -292,12 +292,18 @@ class _DropoutCalls(cst.CSTVisitor):
             self.found.append((node, any(self.guards)))
 
 
-def _returns_early_on_training(method: cst.FunctionDef) -> bool:
-    """`if not self.training: return x` before the dropout makes it train-only."""
-    for branch in collect(method.body, lambda n: isinstance(n, cst.If)):
-        if _mentions_training(branch.test) and collect(branch.body, lambda n: isinstance(n, (cst.Return, cst.Raise))):
-            return True
-    return False
+def _dropout_calls(source: SourceFile, method: cst.FunctionDef) -> Iterator[tuple[cst.Call, bool]]:
+    """(call, guarded) for the functional dropouts of a method; guarded when a `training` test
+    encloses the call or an earlier `if not self.training: return x` makes it train-only."""
+    returned_early = False
+    for stmt in _block(method.body):
+        calls = _DropoutCalls(source)
+        stmt.visit(calls)
+        for call, guarded in calls.found:
+            yield call, guarded or returned_early
+        if isinstance(stmt, cst.If) and _mentions_training(stmt.test) and collect(
+                stmt.body, lambda n: isinstance(n, (cst.Return, cst.Raise))):
+            returned_early = True
 
 
 class FunctionalDropoutAlwaysOn(Rule):
@@ -317,11 +323,9 @@ class FunctionalDropoutAlwaysOn(Rule):
         for cls in module_classes(source):
             for method in cls.methods.values():
                 self_name = _self_name(method)
-                if self_name is None or _returns_early_on_training(method):
+                if self_name is None:
                     continue
-                calls = _DropoutCalls(source)
-                method.body.visit(calls)
-                for call, guarded in calls.found:
+                for call, guarded in _dropout_calls(source, method):
                     if guarded or self._has_flag(call) or literal(self._p(call)) == 0:
                         continue
                     fixed = self._with_training(call, self_name)
