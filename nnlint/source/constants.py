@@ -1,5 +1,5 @@
 """Static values of constructor arguments beyond literals: module-level constants and
-parameters with literal defaults (`def __init__(self, hidden=128): nn.Linear(N_IN, hidden)`).
+parameters with constant defaults (`def __init__(self, hidden=128): nn.Linear(N_IN, hidden)`).
 
 A name resolves only when it is bound exactly once where the lookup finds it: a parameter with
 a literal default that the function never rebinds, or a module-level `NAME = <constant>` that
@@ -88,8 +88,8 @@ class _Scope:
         self.values: dict[str, Any] = {}
         for param in (*params.posonly_params, *params.params, *params.kwonly_params):
             name = param.name.value
-            value = literal(param.default) if param.default is not None else None
-            self.values[name] = value if _number(value) and name not in bindings.names else _AMBIGUOUS
+            # the default expression, folded on lookup in the scope around the def
+            self.values[name] = param.default if param.default is not None and name not in bindings.names else _AMBIGUOUS
         for star in (params.star_arg, params.star_kwarg):
             if isinstance(star, cst.Param):
                 self.values[star.name.value] = _AMBIGUOUS
@@ -164,7 +164,10 @@ class Constants:
         while scope is not None:
             if name in scope.values:
                 value = scope.values[name]
-                return None if value is _AMBIGUOUS else value
+                if value is _AMBIGUOUS:
+                    return None
+                outer = scope.parent
+                return self._fold(value, outer, lambda inner: self._lookup(inner, outer))
             scope = scope.parent
         self._module_constants()
         return self._module_value(name)
