@@ -314,6 +314,8 @@ _METHODS: dict[str, tuple[str, tuple[str, ...]]] = {
     "unflatten": ("unflatten", ()),
     "contiguous": ("identity", ()),
     "add": ("add", ()), "add_": ("add", ()),
+    "transpose": ("transpose", ()), "permute": ("transpose", ()),
+    "mul": ("scale", ()), "div": ("scale", ()),
 }
 
 
@@ -360,7 +362,8 @@ def _functions() -> dict[Any, tuple[str, tuple[str, ...]]]:
     put("pool", "max_pool1d max_pool2d max_pool3d avg_pool1d avg_pool2d avg_pool3d adaptive_avg_pool1d "
         "adaptive_avg_pool2d adaptive_avg_pool3d adaptive_max_pool1d adaptive_max_pool2d adaptive_max_pool3d "
         "lp_pool1d lp_pool2d lp_pool3d")
-    put("concat", "cat concat concatenate", ("tensors", "dim"), (torch,))
+    put("concat", "cat concat concatenate stack", ("tensors", "dim"), (torch,))
+    put("transpose", "transpose permute", ("input",), (torch,))
     put("loss.cross_entropy", "cross_entropy", ("input", "target"), (F,))
     put("loss.nll", "nll_loss", ("input", "target"), (F,))
     put("loss.bce", "binary_cross_entropy", ("input", "target"), (F,))
@@ -368,6 +371,8 @@ def _functions() -> dict[Any, tuple[str, tuple[str, ...]]]:
     table[operator.add] = ("add", ())
     table[operator.iadd] = ("add", ())
     table[torch.add] = ("add", ())
+    for scale in (operator.mul, operator.truediv, operator.imul, operator.itruediv, torch.mul, torch.div):
+        table[scale] = ("scale", ())  # by a constant; two computed operands are opaque
     _FUNCTIONS = table
     return table
 
@@ -413,6 +418,9 @@ def lower(gm: torch.fx.GraphModule, model: nn.Module, called: set[str], sites: _
             reached.add(str(fx_node.target).rpartition(".")[0])
             continue
         if fx_node.op == "placeholder":
+            meta = fx_node.meta.get("tensor_meta")
+            shape = {"shape": tuple(int(d) for d in meta.shape)} if hasattr(meta, "shape") else {}
+            lowered[fx_node] = graph.add("input", f"'{fx_node.target}'", (), site=fallback, **shape)
             continue
         call_site, via_container = fx_node.meta.get("nnlint_site", (None, False))
         site = call_site or fallback
@@ -426,10 +434,14 @@ def lower(gm: torch.fx.GraphModule, model: nn.Module, called: set[str], sites: _
             label = f"'{fx_node.target}' ({attrs.get('cls', 'module')})"
         elif fx_node.op == "call_function":
             op, params = _functions().get(fx_node.target, ("opaque", ()))
+            if op == "scale" and len(fx_node.all_input_nodes) != 1:
+                op = "opaque"  # a product of two computed tensors is not a scaling
             attrs = {"cls": _function_name(fx_node.target), **_constant_args(fx_node, params)}
             label = (call_site and _source_text(call_site)) or f"{attrs['cls']}()"
         else:  # call_method
             op, params = _METHODS.get(str(fx_node.target), ("opaque", ()))
+            if op == "scale" and len(fx_node.all_input_nodes) != 1:
+                op = "opaque"
             attrs = {"cls": f".{fx_node.target}()", **_constant_args(fx_node, ("self",) + params)}
             attrs.pop("self", None)
             label = (call_site and _source_text(call_site)) or attrs["cls"]
