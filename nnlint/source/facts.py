@@ -574,7 +574,8 @@ class Analysis:
             is_self_attr = isinstance(func.value, cst.Name) and func.value.value == "self" and scope.cls is not None
             if not is_self_attr:
                 receiver = self.expr(func.value, scope)
-                if method in TENSOR_ACTIVATION_METHODS and not (receiver and receiver[0] in ("new", "keras", "loss")):
+                if (method in TENSOR_ACTIVATION_METHODS and _tensor_method_args(method, call)
+                        and not (receiver and receiver[0] in ("new", "keras", "loss", "layer", "seq"))):
                     return self._act(TENSOR_ACTIVATION_METHODS[method], call, _short(call))
                 if method == "log" and not call.args:
                     return self._log_of(call, func.value, receiver)
@@ -830,6 +831,19 @@ class Analysis:
         facts.keras_compiles = [KerasCompile(freeze(c.span), freeze(c.loss_span), c.loss, c.label, c.from_logits,
                                              freeze(c.model)) for c in self.compiles]
         return facts
+
+
+def _tensor_method_args(method: str, call: cst.Call) -> bool:
+    """`x.softmax(1)`, `x.softmax(dim=-1)`, `x.sigmoid()`: the arguments of the Tensor method."""
+    if method not in ("softmax", "log_softmax"):
+        return not call.args
+    if len(call.args) == 0:
+        return False
+    first = call.args[0]
+    if first.keyword is not None:
+        return first.keyword.value == "dim"
+    value = literal(first.value)
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _target_names(target: cst.CSTNode) -> Iterator[str]:

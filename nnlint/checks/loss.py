@@ -1,0 +1,298 @@
+"""NN2: loss wiring — confirm your loss.
+
+The wiring rules read the facts the source front end records per file (nnlint.source.facts):
+each loss call, and what reaches it — an op written inline or a model's output, resolved by
+the project pass through the model's class, across files. NN208 also reads layer graphs
+(ONNX Softmax -> Log); NN208 and NN209 read the source itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import libcst as cst
+
+from nnlint.diagnostics import Edit, Fix, Severity
+from nnlint.graph import LayerGraph
+from nnlint.graph.ops import IDENTITY, RESHAPE
+from nnlint.project import At, Output, Project
+from nnlint.registry import Finding, Rule
+from nnlint.source.literals import literal
+
+_WIRING_TEXT = (("loss", "Loss", "cross_entropy", "compile("),)
+BOUNDED = frozenset({"relu", "relu6", "tanh", "hardtanh", "hardsigmoid", "softplus", "sigmoid"})
+
+_WHAT = {
+    "cross_entropy": "cross-entropy applies log-softmax to its input itself",
+    "bce_with_logits": "it applies the sigmoid to its input itself",
+    "nll": "it expects log-probabilities",
+    "bce": "it expects probabilities in [0, 1]",
+}
+
+
+def _made_by(out: Output) -> str:
+    where = f" returned by {out.owner}.forward" if out.owner else ""
+    return f"{out.label}{where}"
+
+
+class _LossInput(Rule):
+    """A project rule over loss calls: fires when the tensor a loss receives is of `kinds`."""
+
+    kind = "project"
+    front_ends = "S"
+    requires = _WIRING_TEXT
+    losses: frozenset[str] = frozenset()
+    kinds: frozenset[str] = frozenset()
+
+    def message(self, loss: str, out: Output) -> str:
+        raise NotImplementedError
+
+    def fires(self, loss: str, out: Output) -> bool:
+        return out.kind in self.kinds
+
+    def check(self, project: Project, options: dict[str, Any]) -> Iterator[Finding]:
+        reported: set[tuple] = set()
+        for path, facts in project:
+            for use in facts.loss_uses:
+                if use.loss not in self.losses or (path, use.span) in reported:
+                    continue
+                out = project.output_of(path, use.input)
+                if out is None or not self.fires(use.loss, out):
+                    continue
+                reported.add((path, use.span))
+                related = ((out.at, f"{_made_by(out)} is a {out.kind} output"),) if out.at else ()
+                yield self.report(At(path, use.span), self.message(use.label, out), related=related)
+
+
+class SoftmaxIntoCrossEntropy(_LossInput):
+    code = "NN201"
+    name = "softmax-into-cross-entropy"
+    severity = Severity.ERROR
+    summary = "A softmax output reaches a loss that expects logits (CrossEntropyLoss, F.cross_entropy)."
+    losses = frozenset({"cross_entropy"})
+    kinds = frozenset({"softmax"})
+
+    def message(self, loss: str, out: Output) -> str:
+        return (f"{loss} receives the softmax output of {_made_by(out)}; {_WHAT['cross_entropy']}, so the "
+                "softmax is applied twice and gradients vanish; pass the logits")
+
+
+class SigmoidIntoBCEWithLogits(_LossInput):
+    code = "NN202"
+    name = "sigmoid-into-bce-with-logits"
+    severity = Severity.ERROR
+    summary = "A sigmoid output reaches BCEWithLogitsLoss/binary_cross_entropy_with_logits."
+    losses = frozenset({"bce_with_logits"})
+    kinds = frozenset({"sigmoid"})
+
+    def message(self, loss: str, out: Output) -> str:
+        return (f"{loss} receives the sigmoid output of {_made_by(out)}; {_WHAT['bce_with_logits']}, so the "
+                "sigmoid is applied twice; pass the logits")
+
+
+class ProbabilitiesIntoNLLLoss(_LossInput):
+    code = "NN203"
+    name = "probabilities-into-nll-loss"
+    severity = Severity.ERROR
+    summary = "A softmax (not log_softmax) output reaches NLLLoss/F.nll_loss."
+    losses = frozenset({"nll"})
+    kinds = frozenset({"softmax"})
+
+    def message(self, loss: str, out: Output) -> str:
+        return (f"{loss} receives the softmax output of {_made_by(out)}; {_WHAT['nll']}, not probabilities; "
+                "use log_softmax")
+
+
+class LogitsIntoNLLLoss(_LossInput):
+    code = "NN204"
+    name = "logits-into-nll-loss"
+    severity = Severity.WARNING
+    summary = "NLLLoss/F.nll_loss receives raw Linear/Conv outputs, not log-probabilities."
+    losses = frozenset({"nll"})
+    kinds = frozenset({"linear"})
+
+    def message(self, loss: str, out: Output) -> str:
+        return (f"{loss} receives the raw output of {_made_by(out)} (no log_softmax); {_WHAT['nll']}; "
+                "add log_softmax or use CrossEntropyLoss")
+
+
+class LogitsIntoBCELoss(_LossInput):
+    code = "NN205"
+    name = "logits-into-bce-loss"
+    severity = Severity.WARNING
+    summary = "BCELoss/F.binary_cross_entropy receives raw Linear/Conv outputs (no sigmoid)."
+    losses = frozenset({"bce"})
+    kinds = frozenset({"linear"})
+
+    def message(self, loss: str, out: Output) -> str:
+        return (f"{loss} receives the raw output of {_made_by(out)} (no sigmoid); {_WHAT['bce']}; "
+                "use BCEWithLogitsLoss on the logits")
+
+
+class BoundedActivationBeforeLogitLoss(_LossInput):
+    code = "NN210"
+    name = "bounded-activation-before-logit-loss"
+    severity = Severity.WARNING
+    summary = "A loss that expects logits receives a ReLU/Tanh/Sigmoid-like (bounded or one-sided) output."
+    losses = frozenset({"cross_entropy", "bce_with_logits"})
+    kinds = BOUNDED
+
+    def fires(self, loss: str, out: Output) -> bool:
+        if loss == "bce_with_logits" and out.kind == "sigmoid":
+            return False  # NN202
+        return out.kind in self.kinds
+
+    def message(self, loss: str, out: Output) -> str:
+        return (f"{loss} receives the {out.kind} output of {_made_by(out)}; the logits are clipped or one-sided, "
+                "so the loss cannot express confident predictions; feed the last linear layer's output")
+
+
+class _KerasCompile(Rule):
+    kind = "project"
+    front_ends = "S"
+    requires = (("compile(",),)
+
+    def compiles(self, project: Project) -> Iterator[tuple[str, Any, tuple]]:
+        for path, facts in project:
+            for c in facts.keras_compiles:
+                model = project.instance_of(path, c.model)
+                if model is not None and model[0] == "keras":
+                    yield path, c, model
+
+
+class MissingSoftmaxForProbabilityLoss(_KerasCompile):
+    code = "NN206"
+    name = "missing-softmax-for-probability-loss"
+    severity = Severity.ERROR
+    summary = "A Keras loss that expects probabilities (from_logits=False) gets a model without softmax/sigmoid."
+
+    def check(self, project: Project, options: dict[str, Any]) -> Iterator[Finding]:
+        for path, c, (_, final, at, label) in self.compiles(project):
+            if final == "linear" and not c.from_logits:
+                act = "softmax" if c.loss == "categorical" else "sigmoid"
+                related = ((at, f"{label} is the model's last layer, with no activation"),) if at else ()
+                yield self.report(
+                    At(path, c.span),
+                    f"loss {c.label} expects probabilities but the model ends in {label} with no activation; "
+                    f"the loss treats raw scores as probabilities; pass from_logits=True or add a {act}",
+                    related=related,
+                )
+
+
+class SoftmaxWithFromLogits(_KerasCompile):
+    code = "NN207"
+    name = "softmax-with-from-logits"
+    severity = Severity.ERROR
+    summary = "A Keras loss with from_logits=True gets a model that ends in softmax/sigmoid."
+
+    def check(self, project: Project, options: dict[str, Any]) -> Iterator[Finding]:
+        for path, c, (_, final, at, label) in self.compiles(project):
+            if final in ("softmax", "sigmoid") and c.from_logits:
+                related = ((at, f"{label} applies {final}"),) if at else ()
+                yield self.report(
+                    At(path, c.loss_span),
+                    f"{c.label} says from_logits=True but the model ends in {label} ({final}); "
+                    f"the {final} is applied twice; drop the final {final} or set from_logits=False",
+                    related=related,
+                )
+
+
+# -- NN208, NN209: read the source itself -------------------------------------------------
+_FIXABLE_SOFTMAX = {"torch.nn.functional.softmax": "log_softmax", "torch.softmax": "log_softmax",
+                    "torch.special.softmax": "log_softmax"}
+
+
+class LogOfSoftmax(Rule):
+    code = "NN208"
+    name = "log-of-softmax"
+    severity = Severity.WARNING
+    summary = "log(softmax(x)) in any spelling: numerically unstable; use log_softmax."
+    front_ends = "SFO"
+    fixable = True
+    kind = "graph"
+    reads_source = True
+    requires = (("softmax", "Softmax"), ("log",))
+
+    def check(self, subject: Any, options: dict[str, Any]) -> Iterator[Finding]:
+        if isinstance(subject, LayerGraph):
+            yield from self._graph(subject)
+        else:
+            yield from self._source(subject)
+
+    def _graph(self, graph: LayerGraph) -> Iterator[Finding]:
+        for softmax, log, _ in graph.pairs({"softmax"}, {"log"}, through=IDENTITY | RESHAPE):
+            yield self.report(
+                log,
+                f"{log.label} takes the log of {softmax.label}; log(softmax) underflows to -inf for small "
+                "probabilities; use LogSoftmax",
+                related=((softmax, f"{softmax.label} is the softmax"),),
+            )
+
+    def _source(self, source: Any) -> Iterator[Finding]:
+        from nnlint.source.facts import analysis
+
+        for found in analysis(source).log_of_softmax:
+            yield self.report(
+                found.log_call,
+                f"log of {found.softmax_label} underflows to -inf for small probabilities; "
+                "use log_softmax with the same dim",
+                fix=self._fix(source, found),
+            )
+
+    @staticmethod
+    def _fix(source: Any, found: Any) -> Fix | None:
+        call = found.softmax_call
+        if call is None or found.softmax_label.startswith("'") or not isinstance(call.func, cst.Attribute):
+            return None
+        func = call.func
+        if func.attr.value != "softmax":
+            return None
+        qualified = source.imports.resolve(func)
+        if qualified is not None and qualified not in _FIXABLE_SOFTMAX:
+            return None
+        if qualified is None and (isinstance(func.value, cst.Name) and func.value.value in ("self", "nn", "F", "torch")):
+            return None
+        replacement = call.with_changes(func=func.with_changes(attr=cst.Name("log_softmax")))
+        return Fix("use log_softmax with the same dim", (Edit(found.log_call, source.code(replacement)),))
+
+
+_NO_DIM = {"torch.nn.Softmax": 0, "torch.nn.LogSoftmax": 0, "torch.nn.functional.softmax": 1,
+           "torch.nn.functional.log_softmax": 1}
+
+
+class _Calls(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.calls: list[cst.Call] = []
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self.calls.append(node)
+
+
+class SoftmaxWithoutDim(Rule):
+    code = "NN209"
+    name = "softmax-without-dim"
+    severity = Severity.WARNING
+    summary = "nn.Softmax()/nn.LogSoftmax()/F.softmax/F.log_softmax without dim (implicit dim is deprecated)."
+    kind = "source"
+    requires = (("oftmax",),)
+
+    def check(self, source: Any, options: dict[str, Any]) -> Iterator[Finding]:
+        visitor = _Calls()
+        source.module.visit(visitor)
+        for call in visitor.calls:
+            qualified = source.imports.resolve(call.func)
+            if qualified not in _NO_DIM or any(a.star for a in call.args):
+                continue
+            position = _NO_DIM[qualified]
+            dim = next((a.value for a in call.args if a.keyword is not None and a.keyword.value == "dim"), None)
+            positional = [a for a in call.args if a.keyword is None]
+            if dim is None and len(positional) > position:
+                dim = positional[position].value
+            if dim is not None and not (literal(dim) is None and isinstance(dim, cst.Name) and dim.value == "None"):
+                continue
+            name = source.code(call.func)
+            yield self.report(
+                call,
+                f"{name} without dim picks the axis from the input's rank (deprecated), which is wrong for "
+                "batched or sequence inputs; pass dim explicitly (usually dim=-1 or dim=1)",
+            )
