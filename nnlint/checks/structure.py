@@ -8,6 +8,7 @@ import libcst as cst
 
 from nnlint.diagnostics import Severity
 from nnlint.graph import LayerGraph, Node
+from nnlint.graph.ir import inside_same_call, seen_from
 from nnlint.graph.ops import (ACTIVATION, BATCHNORM, CONV, DROPOUT, IDENTITY, LINEAR, OTHER_NORM, POOL, RESHAPE,
                               TRANSPARENT)
 from nnlint.registry import Finding, Option, Rule
@@ -34,14 +35,18 @@ class DropoutBeforeBatchNorm(Rule):
     def check(self, graph: LayerGraph, options: dict[str, Any]) -> Iterator[Finding]:
         reported: set[int] = set()
         for drop, norm, between in graph.pairs(DROPOUT, BATCHNORM, through=TRANSPARENT):
-            if drop.id in reported:
-                continue
+            if drop.id in reported or inside_same_call(drop, norm):
+                continue  # inside one submodule: its own graph reports it
             reported.add(drop.id)
+            at, seen_norm = seen_from(drop, norm), seen_from(norm, drop)
+            related = [(seen_norm, f"{seen_norm.label} normalizes the dropped-out activations")]
+            if "definition" in drop.attrs and at is drop:
+                related.append((drop.attrs["definition"], f"{drop.label} is defined here"))
             yield self.report(
-                drop,
-                f"{drop.label} feeds {norm.label}{_via(between)}; apply dropout after the "
+                at,
+                f"{at.label} feeds {seen_norm.label}{_via(between)}; apply dropout after the "
                 "normalization (variance shift)",
-                related=((norm, f"{norm.label} normalizes the dropped-out activations"),),
+                related=tuple(related),
             )
 
 

@@ -74,3 +74,28 @@ class LayerGraph:
                     yield src, node, between
                 elif node.op in through:
                     stack.extend((c, between + [node]) for c in reversed(self.consumers(node)))
+
+
+def inside_same_call(a: Node, b: Node) -> bool:
+    """True when both nodes were inlined from the same submodule (or Sequential attribute) call:
+    that submodule's own graph reports what happens between them, so a rule skips the pair here."""
+    va, vb = a.attrs.get("via", ()), b.attrs.get("via", ())
+    return bool(va) and bool(vb) and va[0] == vb[0]
+
+
+def seen_from(node: Node, other: Node) -> Node:
+    """`node` as a finding that also involves `other` should name and place it.
+
+    Source front end: nodes inlined from a project submodule carry attrs["via"], the chain of
+    (key, call site, call label) of the submodule calls they came through, outermost first. When
+    `node` sits inside a submodule call that `other` is not inside, the finding belongs at that
+    call ("'self.drop' (Dropout) inside 'self.block' (ConvBlock)"); otherwise at the node itself.
+    """
+    mine, theirs = node.attrs.get("via", ()), other.attrs.get("via", ())
+    common = 0
+    while common < len(mine) and common < len(theirs) and mine[common] == theirs[common]:
+        common += 1
+    for _key, site, label in mine[common:]:
+        if site is not None:
+            return Node(node.id, node.op, f"{node.label} inside {label}", node.attrs, node.inputs, site)
+    return node

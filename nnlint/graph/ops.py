@@ -21,3 +21,14 @@ POOL = frozenset({"pool"})
 TRANSPARENT = ACTIVATION | IDENTITY | RESHAPE | POOL
 
 OPAQUE = "opaque"
+
+# Dataflow ops of forward()/functional models (source front end): a forward() parameter or a
+# Keras Input is "input"; a residual `a + b` / torch.add / Keras Add is "add" (all operands are
+# inputs); torch.cat/stack / Keras Concatenate is "concat"; transpose/permute is "transpose"
+# (not transparent: it moves the axis a norm would normalize over).
+INPUT = "input"
+ADD = frozenset({"add"})
+CONCAT = frozenset({"concat"})
+TRANSPOSE = frozenset({"transpose"})
+# `self.scale * x`, `x / temperature`: a tensor times/over something not computed from the input.
+SCALE = frozenset({"scale"})

@@ -34,6 +34,12 @@ class SourceFile:
 
 def layer_graphs(source: SourceFile) -> list:
     """Every layer graph the source front end can read from one file."""
-    from nnlint.source.sequential import sequential_graphs
+    from nnlint.source.keras import keras_graphs
+    from nnlint.source.module import module_graphs
+    from nnlint.source.sequential import SequentialLowering
 
-    return sequential_graphs(source)
+    sequentials = SequentialLowering(source)
+    graphs = sequentials.graphs()
+    graphs += module_graphs(source, sequentials)
+    graphs += keras_graphs(source)
+    return graphs
