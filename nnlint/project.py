@@ -85,20 +85,14 @@ class Project:
         self._by_abs = {a: p for p, a in self._abs.items()}
         self._packages = {os.path.dirname(a) for a in self._abs.values() if os.path.basename(a) == "__init__.py"}
         self.roots = sorted({os.path.normpath(os.path.abspath(r)) for r in roots})
-        # module name -> paths, for every root that can see the file
-        self._global: dict[str, set[str]] = {}
-        self._local: dict[tuple[str, str], set[str]] = {}  # (own root, module) -> paths
-        self._own_module: dict[str, str | None] = {}
-        for path, absolute in self._abs.items():
-            own = self.own_root(absolute)
-            name = self._module_name(absolute, own)
-            self._own_module[path] = name
-            if name:
-                self._local.setdefault((own, name), set()).add(path)
-            for root in self._roots_for(absolute):
-                name = self._module_name(absolute, root)
-                if name:
-                    self._global.setdefault(name, set()).add(path)
+        own_roots = {self.own_root(a) for a in self._abs.values()}
+        src_roots = set()
+        for absolute in self._abs.values():
+            parts = absolute.split(os.sep)
+            src_roots |= {os.sep.join(parts[: i + 1]) or os.sep for i, part in enumerate(parts[:-1]) if part == "src"}
+        # Every directory Python could have on sys.path for these files, in a fixed order.
+        self._all_roots = sorted(own_roots | src_roots | set(self.roots))
+        self._found: dict[tuple[str, str], str | None] = {}
 
     # -- module names -------------------------------------------------------------------
     def own_root(self, absolute: str) -> str:
@@ -108,44 +102,39 @@ class Project:
             directory = os.path.dirname(directory)
         return directory
 
-    def _roots_for(self, absolute: str) -> list[str]:
-        found = {self.own_root(absolute)}
-        for root in self.roots:
-            if absolute.startswith(root.rstrip(os.sep) + os.sep):
-                found.add(root)
-        parts = absolute.split(os.sep)
-        for i, part in enumerate(parts[:-1]):
-            if part == "src":
-                found.add(os.sep.join(parts[: i + 1]) or os.sep)
-        return sorted(found)
-
-    @staticmethod
-    def _module_name(absolute: str, root: str) -> str | None:
-        rel = os.path.relpath(absolute, root)
-        if rel.startswith(".."):
+    def module_name(self, path: str) -> str | None:
+        """The file's module name below its own top-level non-package directory."""
+        absolute = self._abs.get(path)
+        if absolute is None:
             return None
+        rel = os.path.relpath(absolute, self.own_root(absolute))
         stem, ext = os.path.splitext(rel)
-        if ext != ".py":
-            return None
         parts = stem.split(os.sep)
         if parts[-1] == "__init__":
             parts = parts[:-1]
-        return ".".join(parts) if _is_identifier_path(parts) else None
+        return ".".join(parts) if ext == ".py" and _is_identifier_path(parts) else None
 
-    def module_name(self, path: str) -> str | None:
-        """The file's module name below its own top-level non-package directory."""
-        return self._own_module.get(path)
+    def _module_in(self, root: str, name: str) -> str | None:
+        """The linted file that is module `name` with `root` on sys.path (namespace packages too)."""
+        parts = name.split(".")
+        if not _is_identifier_path(parts):
+            return None
+        base = os.path.join(root, *parts)
+        found = [self._by_abs[c] for c in (base + ".py", os.path.join(base, "__init__.py")) if c in self._by_abs]
+        return found[0] if len(found) == 1 else None
 
     def find_module(self, name: str, importer: str | None = None) -> str | None:
-        """The linted file that is module `name` as seen from `importer`: its own root first
-        (sys.path[0]), then every root; None when absent or ambiguous."""
-        if importer is not None and importer in self._abs:
-            own = self.own_root(self._abs[importer])
-            hits = self._local.get((own, name))
-            if hits:
-                return next(iter(hits)) if len(hits) == 1 else None
-        hits = self._global.get(name)
-        return next(iter(hits)) if hits and len(hits) == 1 else None
+        """The linted file that is module `name` as seen from `importer`: its own folder first
+        (sys.path[0]), then every other root; None when absent or ambiguous."""
+        own = self.own_root(self._abs[importer]) if importer in self._abs else ""
+        key = (own, name)
+        if key not in self._found:
+            hit = self._module_in(own, name) if own else None
+            if hit is None:
+                hits = {h for h in (self._module_in(r, name) for r in self._all_roots if r != own) if h is not None}
+                hit = next(iter(hits)) if len(hits) == 1 else None
+            self._found[key] = hit
+        return self._found[key]
 
     def absolute_import(self, path: str, raw: str) -> str | None:
         """`..x.Y` in `path` -> the absolute dotted name; absolute names unchanged."""
