@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import io
 import re
-from collections import ChainMap
 from typing import Any, Iterable, Mapping
 
 from nnlint.diagnostics import Span
@@ -119,12 +118,15 @@ _DEFAULT_DOMAINS = ("", "ai.onnx")
 # Ops that make new values from nothing, or that are random: never folded as constants.
 _NOT_FOLDABLE = {"RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike",
                  "Multinomial", "Bernoulli", "Dropout", "If", "Loop", "Scan"}
+_CONTROL_FLOW = {"If", "Loop", "Scan", "SequenceMap"}
 _SHAPE_KEEPING = {"Identity", "Cast", "CastLike"}
 _RNN_GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}
 _SMALL_TENSOR = 64  # elements: the most a scalar-ish constant (ratio, clip bound) may hold
 
 
 def _attr(node: Any, name: str, default: Any = None) -> Any:
+    if not node.attribute:
+        return default
     from onnx import helper
 
     for attribute in node.attribute:
@@ -148,9 +150,10 @@ class _Scope:
     def __init__(self, dims: Mapping[str, tuple[int, ...]], values: Mapping[str, Any]) -> None:
         self.dims = dims  # static value name -> shape (initializers, Constant outputs, folded)
         self.values = values  # static value name -> TensorProto (only those the file holds inline)
+        self._scalars: dict[str, float | None] = {}
 
     def child(self) -> _Scope:
-        return _Scope(ChainMap({}, self.dims), ChainMap({}, self.values))  # type: ignore[arg-type]
+        return _Scope(dict(self.dims), dict(self.values))
 
     def is_static(self, name: str) -> bool:
         return self.dims.get(name) is not None
@@ -159,6 +162,13 @@ class _Scope:
         tensor = self.values.get(name)
         if tensor is None:
             return None
+        if name in self._scalars:
+            return self._scalars[name]
+        self._scalars[name] = found = self._read_scalar(tensor)
+        return found
+
+    @staticmethod
+    def _read_scalar(tensor: Any) -> float | None:
         from onnx import numpy_helper
         try:
             array = numpy_helper.to_array(tensor)
@@ -183,6 +193,8 @@ def _is_inline(tensor: Any) -> bool:
 
 
 def _subgraphs(node: Any) -> Iterable[tuple[str, Any]]:
+    if not node.attribute or node.op_type not in _CONTROL_FLOW and node.domain in _DEFAULT_DOMAINS:
+        return
     from onnx import AttributeProto
 
     for attribute in node.attribute:
