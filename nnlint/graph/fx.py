@@ -402,6 +402,7 @@ def lower(gm: torch.fx.GraphModule, model: nn.Module, called: set[str], sites: _
     lowered: dict[torch.fx.Node, Node] = {}
     modules = dict(model.named_modules())
     reached: set[str] = set(called)
+    metadata: set[torch.fx.Node] = set()  # shapes, sizes, asserts: no layer graph nodes
     # A call site that calls several modules (a loop over a ModuleList, a torch container)
     # does not say which layer is meant: those layers are placed where they were built.
     targets_at: dict[At, set[str]] = {}
@@ -421,6 +422,9 @@ def lower(gm: torch.fx.GraphModule, model: nn.Module, called: set[str], sites: _
             meta = fx_node.meta.get("tensor_meta")
             shape = {"shape": tuple(int(d) for d in meta.shape)} if hasattr(meta, "shape") else {}
             lowered[fx_node] = graph.add("input", f"'{fx_node.target}'", (), site=fallback, **shape)
+            continue
+        if _metadata(fx_node, metadata) or (not fx_node.users and _bookkeeping(fx_node)):
+            metadata.add(fx_node)
             continue
         call_site, via_container = fx_node.meta.get("nnlint_site", (None, False))
         site = call_site or fallback
@@ -460,6 +464,34 @@ def lower(gm: torch.fx.GraphModule, model: nn.Module, called: set[str], sites: _
         lowered[fx_node] = graph.add(op, label, inputs, site=site, **attrs)
     graph.unused_modules = list(_unused_modules(model, reached, sites, fallback))  # type: ignore[attr-defined]
     return graph
+
+
+_META_METHODS = frozenset({"size", "dim", "ndimension", "numel", "nelement", "stride", "get_device", "type",
+                           "is_contiguous", "element_size", "data_ptr", "is_floating_point", "is_complex"})
+_META_ATTRIBUTES = frozenset({"shape", "dtype", "device", "ndim", "is_cuda", "requires_grad", "layout", "is_sparse"})
+
+
+def _metadata(fx_node: torch.fx.Node, metadata: set) -> bool:
+    """A node that computes facts about tensors (sizes, dtypes, checks), not tensor values."""
+    if fx_node.op == "call_method" and fx_node.target in _META_METHODS:
+        return True
+    if fx_node.op == "call_function":
+        if fx_node.target is getattr and len(fx_node.args) > 1 and fx_node.args[1] in _META_ATTRIBUTES:
+            return True
+        if fx_node.target in (len, torch._assert, getattr(torch, "_assert_async", None)):
+            return True
+    inputs = fx_node.all_input_nodes
+    return bool(inputs) and all(n in metadata for n in inputs) and fx_node.op != "call_module"
+
+
+def _bookkeeping(fx_node: torch.fx.Node) -> bool:
+    """An unused node that is not a computation thrown away: an unpacked tuple element nobody
+    reads (`x, _ = self.attn(...)`), an in-place update whose result is not reassigned."""
+    if fx_node.op == "call_function" and fx_node.target is operator.getitem:
+        return True
+    if fx_node.op == "call_method" and str(fx_node.target).endswith("_") and not str(fx_node.target).startswith("__"):
+        return True
+    return fx_node.op == "call_function" and getattr(fx_node.target, "__name__", "").endswith("_") or fx_node.is_impure()
 
 
 def _argument_attrs(module: nn.Module, sites: _Sites) -> dict[str, At]:
