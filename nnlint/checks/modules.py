@@ -12,6 +12,7 @@ from typing import Any, Iterable, Iterator
 import libcst as cst
 
 from nnlint.diagnostics import Edit, Fix, Severity
+from nnlint.graph.ops import ACTIVATION, DROPOUT, IDENTITY, POOL, RESHAPE
 from nnlint.registry import Finding, Rule
 from nnlint.source import SourceFile
 from nnlint.source.literals import literal
@@ -474,6 +475,9 @@ _DYNAMIC_ACCESS = frozenset({"getattr", "children", "named_children", "modules",
                              "get_submodule", "vars"})
 
 
+_PARAMETERLESS = (DROPOUT | ACTIVATION | IDENTITY | POOL | RESHAPE | {"softmax", "log_softmax"}) - {"prelu"}
+
+
 class UnusedSubmodule(Rule):
     """A layer built in __init__ and never called: it is counted in the parameters, saved in
     checkpoints and maybe decayed, but the output never depends on it (usually a forgotten call)."""
@@ -518,10 +522,13 @@ class UnusedSubmodule(Rule):
                 used = self._used_names(source)
             for target, attr, built in candidates:
                 if attr not in used:
+                    spec = layer_spec(f"torch.nn.{built}")
+                    why = ("it never takes effect" if spec is not None and spec.op in _PARAMETERLESS
+                           else "its parameters train nothing and are saved anyway")
                     yield self.report(
                         target,
-                        f"'{self_name}.{attr}' ({built}) is built in __init__ but never used: its parameters "
-                        "train nothing and are saved anyway; call it in forward() or remove it",
+                        f"'{self_name}.{attr}' ({built}) is built in __init__ but never used: {why}; "
+                        "call it in forward() or remove it",
                     )
 
     @staticmethod

@@ -1,0 +1,366 @@
+"""NN107, NN108, NN110, NN111: rules read from nn.Module source, with every must-not-fire case."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from nnlint.testing import codes, lint
+
+REPO = Path(__file__).resolve().parent.parent
+MINE = ["NN107", "NN108", "NN110", "NN111"]
+
+
+def only(code, src):
+    return codes(src, select=[code])
+
+
+# --- NN107 unregistered-submodule --------------------------------------------------------------
+NN107_MODEL = """\
+import torch
+import torch.nn as nn
+from torch.nn import Linear
+
+
+class Expert(nn.Module):
+    def __init__(self, dim):
+        super().__init__()
+        self.fc = nn.Linear(dim, dim)
+
+    def forward(self, x):
+        return self.fc(x).relu()
+
+
+class MoE(Expert):
+    def __init__(self, dim=64, n=4):
+        super().__init__(dim)
+        self.experts = [Expert(dim) for _ in range(n)]
+        self.gates = {"coarse": Linear(dim, n), "fine": Linear(dim, n)}
+        self.pair = (nn.LayerNorm(dim), nn.Dropout(0.1))
+        self.extra = []
+        for _ in range(2):
+            self.extra.append(nn.Linear(dim, dim))
+        self.registered = nn.ModuleList([nn.Linear(dim, dim)])
+        self.refs = [self.fc, self.registered]
+        self.wrapped = [nn.Linear(dim, dim), nn.Linear(dim, dim)]
+        self.wrapped = nn.ModuleList(self.wrapped)
+        self.sizes = [dim, dim * 2]
+        self.params = [nn.Parameter(torch.zeros(dim))]
+
+    def forward(self, x):
+        return sum(e(x) for e in self.experts)
+
+
+class Config:
+    def __init__(self):
+        self.layers = [nn.Linear(4, 4)]
+
+
+class ByHand(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.blocks = [nn.Linear(4, 4), nn.Linear(4, 4)]
+        for i, block in enumerate(self.blocks):
+            self.add_module(f"block{i}", block)
+
+    def forward(self, x):
+        for block in self.blocks:
+            x = block(x)
+        return x
+"""
+
+
+def test_nn107_fires_at_plain_containers_of_modules_only():
+    assert only("NN107", NN107_MODEL) == [(18, 9, "NN107"), (19, 9, "NN107"), (20, 9, "NN107"), (21, 9, "NN107")]
+
+
+def test_nn107_message_suggests_the_right_container():
+    messages = [d.message for d in lint(NN107_MODEL, select=["NN107"])]
+    assert messages[0] == ("'self.experts' holds modules (Expert) in a plain list: their parameters are invisible "
+                           "to .parameters(), .to() and state_dict(); use nn.ModuleList(...)")
+    assert messages[1].endswith("in a plain dict: their parameters are invisible to .parameters(), .to() and "
+                                "state_dict(); use nn.ModuleDict(...)")
+    assert "(LayerNorm) in a plain tuple" in messages[2]
+    assert "(Linear) in a plain list" in messages[3]
+
+
+def test_nn107_silent_outside_modules_and_when_registered_by_hand():
+    src = NN107_MODEL.split("class Config:")[1]
+    assert only("NN107", "import torch.nn as nn\n\nclass Config:" + src) == []
+
+
+# --- NN108 functional-dropout-always-on --------------------------------------------------------
+NN108_MODEL = """\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.nn.functional import dropout as drop
+
+
+class Net(nn.Module):
+    def __init__(self, p=0.5):
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+        self.p = p
+
+    def forward(self, x, train_flag=True):
+        x = F.dropout(self.fc(x), self.p)
+        x = drop(x, p=0.2,)
+        x = F.dropout2d(x)
+        x = F.dropout(x, self.p, self.training)
+        x = F.dropout(x, p=self.p, training=train_flag)
+        x = F.alpha_dropout(x, 0.1, False)
+        if self.training:
+            x = F.dropout(x, 0.3)
+        x = F.dropout(x, 0.1) if self.training else x
+        x = F.dropout(x, 0.0)
+        x = F.dropout(x, *self.args)
+
+        def inner(h):
+            return F.dropout3d(h, 0.1)
+
+        return inner(x)
+
+    @staticmethod
+    def helper(x):
+        return F.dropout(x, 0.5)
+
+
+def mc_dropout(x):
+    return F.dropout(x, 0.5)
+
+
+class NotAModule:
+    def forward(self, x):
+        return F.dropout(x, 0.5)
+
+
+class EarlyReturn(nn.Module):
+    def forward(self, x):
+        before = F.dropout(x, 0.1)
+        if not self.training:
+            return x + before
+        return F.dropout(x, 0.1)
+"""
+
+
+def test_nn108_fires_without_a_training_flag_in_module_methods_only():
+    assert only("NN108", NN108_MODEL) == [(14, 13, "NN108"), (15, 13, "NN108"), (16, 13, "NN108"),
+                                          (27, 20, "NN108"), (47, 18, "NN108")]
+
+
+def test_nn108_fix_adds_training_self_training():
+    diagnostics = lint(NN108_MODEL, select=["NN108"])
+    fixes = [(d.fix.edits[0].span.line, d.fix.edits[0].span.column, d.fix.edits[0].content) for d in diagnostics]
+    assert fixes[:3] == [
+        (14, 13, "F.dropout(self.fc(x), self.p, training=self.training)"),
+        (15, 13, "drop(x, p=0.2, training=self.training)"),
+        (16, 13, "F.dropout2d(x, training=self.training)"),
+    ]
+    assert all(d.fix.safe and d.fix.message == "Add training=self.training" for d in diagnostics)
+    assert diagnostics[0].message == ("F.dropout(...) without training= stays on after model.eval() "
+                                      "(it defaults to training=True); pass training=self.training")
+
+
+def test_nn108_fix_replaces_exactly_the_call():
+    (diag,) = lint("import torch.nn as nn, torch.nn.functional as F\n"
+                   "class M(nn.Module):\n"
+                   "    def forward(me, x):\n"
+                   "        return F.dropout(\n            x, 0.5\n        )\n", select=["NN108"])
+    edit = diag.fix.edits[0]
+    assert (edit.span.line, edit.span.column, edit.span.end_line, edit.span.end_column) == (4, 16, 6, 10)
+    assert edit.content.endswith("training=me.training)")
+
+
+# --- NN110 constant-weight-init ----------------------------------------------------------------
+NN110_MODEL = """\
+import torch.nn as nn
+from torch.nn import init
+
+
+def init_weights(m):
+    if isinstance(m, (nn.Linear, nn.Conv2d)):
+        nn.init.zeros_(m.weight)
+        init.zeros_(m.bias)
+    elif isinstance(m, nn.BatchNorm2d):
+        init.ones_(m.weight)
+        init.zeros_(m.bias)
+    elif type(m) == nn.LSTM:
+        m.weight_ih_l0.data.fill_(0.5)
+
+
+class Net(nn.Module):
+    def __init__(self, zero_init=False):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 1))
+        self.head = nn.Linear(8, 2)
+        for module in self.modules():
+            if isinstance(module, nn.Linear):
+                module.weight.data.zero_()
+                nn.init.constant_(module.bias, 0.1)
+                if zero_init:
+                    nn.init.zeros_(module.weight)
+            if isinstance(module, nn.Embedding):
+                nn.init.zeros_(module.weight)
+        nn.init.zeros_(self.head.weight)
+        nn.init.kaiming_normal_(self.body[0].weight)
+
+    def forward(self, x):
+        return self.head(self.body(x))
+
+
+def init_named(model):
+    for name, m in model.named_modules():
+        if isinstance(m, nn.Linear) and name.startswith("head"):
+            nn.init.zeros_(m.weight)
+        elif isinstance(m, nn.LayerNorm):
+            m.weight.data.fill_(1.0)
+"""
+
+
+def test_nn110_fires_on_type_wide_constant_weight_inits():
+    assert only("NN110", NN110_MODEL) == [(7, 9, "NN110"), (13, 9, "NN110"), (23, 17, "NN110")]
+
+
+def test_nn110_message():
+    diag = lint(NN110_MODEL, select=["NN110"])[0]
+    assert diag.message == ("nn.init.zeros_ gives every Linear/Conv2d weight one constant: all units of a layer get "
+                            "the same gradient and stay identical; use a random init for weights (constants are "
+                            "fine for biases and norm layers)")
+
+
+# --- NN111 unused-submodule --------------------------------------------------------------------
+NN111_MODEL = """\
+import torch
+import torch.nn as nn
+from mylib import Backbone
+
+
+class Block(nn.Module):
+    def __init__(self, dim=64):
+        super().__init__()
+        self.fc = nn.Linear(dim, dim)
+        self.norm = nn.LayerNorm(dim)
+        self.drop = nn.Dropout(0.1)
+        self.act = nn.GELU()
+        self.proj = nn.Linear(dim, dim)
+        self.gate = Gate(dim)
+        self.scale = 0.5
+
+    def forward(self, x):
+        return x + self._branch(x)
+
+    def _branch(self, x):
+        return self.proj(self.act(self.fc(self.norm(x))))
+
+
+class Gate(nn.Module):
+    def __init__(self, dim):
+        super().__init__()
+        self.lin = nn.Linear(dim, 1)
+        self.spare = nn.Linear(dim, 1)
+
+    def forward(self, x):
+        return torch.sigmoid(self.lin(x)) * x
+
+
+class ByName(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layer1 = nn.Linear(4, 4)
+        self.layer2 = nn.Linear(4, 4)
+
+    def forward(self, x):
+        for i in (1, 2):
+            x = getattr(self, f"layer{i}")(x)
+        return x
+
+
+class Children(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Linear(4, 4)
+        self.b = nn.ReLU()
+
+    def forward(self, x):
+        for m in self.children():
+            x = m(x)
+        return x
+
+
+class NoForward(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.unused_here = nn.Linear(4, 4)
+
+
+class Abstract(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.maybe = nn.Linear(4, 4)
+
+    def forward(self, x):
+        raise NotImplementedError
+
+
+class Delegates(nn.Sequential):
+    def __init__(self):
+        super().__init__(nn.Linear(4, 4))
+        self.extra_norm = nn.LayerNorm(4)
+
+    def forward(self, x):
+        return super().forward(x)
+
+
+class Derived(Backbone):
+    def __init__(self):
+        super().__init__()
+        self.neck = nn.Linear(4, 4)
+
+    def forward(self, x):
+        return x
+
+
+class Listed(nn.Module):
+    no_decay = ("registry_only",)
+
+    def __init__(self):
+        super().__init__()
+        self.registry_only = nn.Linear(4, 4)
+        self.head = nn.Linear(4, 4)
+
+    def forward(self, x):
+        return x
+"""
+
+
+def test_nn111_fires_at_the_assignment_of_a_module_nothing_uses():
+    assert only("NN111", NN111_MODEL) == [(11, 9, "NN111"), (14, 9, "NN111"), (28, 9, "NN111"), (97, 9, "NN111")]
+
+
+def test_nn111_message():
+    diag = lint(NN111_MODEL, select=["NN111"])[0]
+    assert diag.message == ("'self.drop' (Dropout) is built in __init__ but never used: it never takes effect; "
+                            "call it in forward() or remove it")
+    assert lint(NN111_MODEL, select=["NN111"])[1].message == (
+        "'self.gate' (Gate) is built in __init__ but never used: its parameters train nothing and are saved "
+        "anyway; call it in forward() or remove it")
+
+
+def test_nn111_head_used_from_outside_the_class_counts():
+    src = NN111_MODEL + "\n\ndef logits(model, x):\n    return model.head(x)\n"
+    assert only("NN111", src) == [(11, 9, "NN111"), (14, 9, "NN111"), (28, 9, "NN111")]
+
+
+# --- the fixtures: every `# expect:` marker of these rules, nothing else -----------------------
+MARKER = re.compile(r"#\s*expect:\s*((?:NN\d{3}[,\s]*)+)")
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "fixtures").glob("*/*.py")), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_fixture_markers(path):
+    text = path.read_text(encoding="utf-8")
+    expected = sorted((number, code) for number, line in enumerate(text.splitlines(), 1)
+                      for match in [MARKER.search(line)] if match
+                      for code in re.findall(r"NN\d{3}", match.group(1)) if code in MINE)
+    found = sorted((d.line, d.code) for d in lint(text, path=path.name, select=MINE))
+    assert found == expected
