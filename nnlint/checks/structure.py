@@ -65,12 +65,22 @@ def _constructor(node: Node) -> cst.Call | None:
     return call if isinstance(call, cst.Call) else None
 
 
+_FUNCTIONAL_PARAMS = {
+    **{name: ("input", "p", "training", "inplace")
+       for name in ("dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout")},
+    "batch_norm": ("input", "running_mean", "running_var", "weight", "bias", "training", "momentum", "eps"),
+}
+
+
 def _bound_arguments(node: Node) -> dict[str, cst.BaseExpression] | None:
     """The constructor's arguments by parameter name, or None when they cannot be matched."""
     call = _constructor(node)
     if call is None or any(arg.star for arg in call.args):
         return None
-    spec = TORCH_NN.get(str(node.attrs.get("cls")))
+    cls = str(node.attrs.get("cls"))
+    spec = TORCH_NN.get(cls)
+    if spec is None and cls in _FUNCTIONAL_PARAMS:
+        return call_arguments(call, _FUNCTIONAL_PARAMS[cls])
     if spec is None:
         if any(arg.keyword is None for arg in call.args):
             return None
@@ -98,6 +108,11 @@ def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def _inlined(node: Node) -> bool:
+    """A node inlined from a submodule or Sequential attribute: that one's own graph has it too."""
+    return bool(node.attrs.get("via"))
+
+
 def _site_key(node: Node) -> Any:
     """One diagnostic per bug site: a layer called twice in forward() is one constructor."""
     call = _constructor(node)
@@ -122,16 +137,17 @@ class BiasBeforeBatchNorm(Rule):
             if argument(layer, "bias", True) is not True or len(consumers) != 1 or layer.id in graph.outputs:
                 continue
             norm = consumers[0]
-            if norm.op not in BATCHNORM or argument(norm, "affine", True) is not True:
+            if norm.op not in BATCHNORM or argument(norm, "affine", True) is not True or inside_same_call(layer, norm):
                 continue
             if _site_key(layer) in reported:
                 continue
             reported.add(_site_key(layer))
+            at, seen_norm = seen_from(layer, norm), seen_from(norm, layer)
             yield self.report(
-                layer,
-                f"{layer.label} has a bias that {norm.label} cancels (it subtracts the batch mean); "
+                at,
+                f"{at.label} has a bias that {seen_norm.label} cancels (it subtracts the batch mean); "
                 "pass bias=False",
-                related=((norm, f"{norm.label} removes the bias with the batch mean"),),
+                related=((seen_norm, f"{seen_norm.label} removes the bias with the batch mean"),),
             )
 
 
@@ -153,7 +169,8 @@ class BatchNormMomentumConvention(Rule):
         reported: set[Any] = set()
         for norm in graph.of(BATCHNORM):
             momentum = norm.attrs.get("momentum")
-            if not _number(momentum) or momentum < 0.5 or str(norm.attrs.get("cls")).startswith("BatchNormalization"):
+            if not _number(momentum) or momentum < 0.5 or _inlined(norm) \
+                    or str(norm.attrs.get("cls")).startswith("BatchNormalization"):
                 continue
             if _site_key(norm) in reported:
                 continue
@@ -190,14 +207,16 @@ class MissingNonlinearity(Rule):
         for kind, (width_in, width_out), noun in ((LINEAR, ("in_features", "out_features"), "Linear"),
                                                    (CONV, ("in_channels", "out_channels"), "Conv")):
             for first, second, between in graph.pairs(kind, kind, through=_LINEAR_IN_BETWEEN):
-                if _site_key(second) in reported or self._deliberate(graph, first, second, between, width_in, width_out):
+                if _site_key(second) in reported or inside_same_call(first, second) \
+                        or self._deliberate(graph, first, second, between, width_in, width_out):
                     continue
                 reported.add(_site_key(second))
+                at, seen_first = seen_from(second, first), seen_from(first, second)
                 yield self.report(
-                    second,
-                    f"{second.label} follows {first.label}{_via(between)} with no activation in between: "
+                    at,
+                    f"{at.label} follows {seen_first.label}{_via(between)} with no activation in between: "
                     f"the two {noun} layers collapse into one linear map; add a nonlinearity between them",
-                    related=((first, f"{first.label} feeds {second.label} linearly"),),
+                    related=((seen_first, f"{seen_first.label} feeds {at.label} linearly"),),
                 )
 
     @staticmethod
@@ -213,8 +232,20 @@ class MissingNonlinearity(Rule):
         outer_in, inner, outer_out = _width(first, width_in), _width(first, width_out), _width(second, width_out)
         if None not in (outer_in, inner, outer_out) and inner < outer_in and inner < outer_out:
             return True  # a low-rank factorization (linear bottleneck, adapter)
-        feeds_add = any(c.op == "add" for c in graph.consumers(second))
-        return feeds_add and None in (outer_in, inner, outer_out)  # a residual branch of unknown rank
+        return None in (outer_in, inner, outer_out) and _feeds_residual(graph, second)  # a branch of unknown rank
+
+
+def _feeds_residual(graph: LayerGraph, node: Node, steps: int = 4) -> bool:
+    """Does the node's output reach an add through a few unlearned ops (a scale, a dropout)?"""
+    frontier = graph.consumers(node)
+    for _ in range(steps):
+        if any(n.op == "add" for n in frontier):
+            return True
+        frontier = [c for n in frontier if n.op not in _LEARNED for c in graph.consumers(n)]
+    return False
+
+
+_LEARNED = LINEAR | CONV | {"attention", "rnn", "embedding"}
 
 
 # Activations that can be "the same twice in a row" (GLU halves its input, PReLU/Threshold are
@@ -237,9 +268,10 @@ class RedundantActivation(Rule):
     def check(self, graph: LayerGraph, options: dict[str, Any]) -> Iterator[Finding]:
         reported: set[Any] = set()
         for first, second, between in graph.pairs(_REPEATABLE, _REPEATABLE, through=IDENTITY):
-            if first.op != second.op or _site_key(second) in reported:
+            if first.op != second.op or _site_key(second) in reported or inside_same_call(first, second):
                 continue
             reported.add(_site_key(second))
+            first, second = seen_from(first, second), seen_from(second, first)
             effect = ("does nothing the first did not" if second.op in _IDEMPOTENT
                       else "squashes the values a second time (outputs bunch up, gradients shrink)")
             yield self.report(
@@ -276,13 +308,14 @@ class LayerShapeMismatch(Rule):
             expected = self._expects(node)
             if expected is not None and incoming is not None:
                 axis, n = expected
-                if (axis == incoming[0] or axis == "any") and n != incoming[1] and _site_key(node) not in reported:
+                if (axis == incoming[0] or axis == "any") and n != incoming[1] and _site_key(node) not in reported \
+                        and not inside_same_call(incoming[2], node):
                     reported.add(_site_key(node))
-                    producer = incoming[2]
+                    at, producer = seen_from(node, incoming[2]), seen_from(incoming[2], node)
                     noun = "features" if incoming[0] == "last" else "channels"
                     yield self.report(
-                        node,
-                        f"{node.label} expects {n} input {noun} but {producer.label} produces {incoming[1]}; "
+                        at,
+                        f"{at.label} expects {n} input {noun} but {producer.label} produces {incoming[1]}; "
                         "make the sizes agree",
                         related=((producer, f"{producer.label} produces {incoming[1]} {noun}"),),
                     )
@@ -367,7 +400,7 @@ class DropoutProbabilitySuspicious(Rule):
         reported: set[Any] = set()
         for drop in graph.of(DROPOUT):
             p = drop.attrs.get("p")
-            if not _number(p) or _site_key(drop) in reported:
+            if not _number(p) or _site_key(drop) in reported or _inlined(drop):
                 continue
             if p < 0 or p >= 1:
                 message = (f"{drop.label} has p={p}: a drop probability must be in [0, 1) "

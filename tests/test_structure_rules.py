@@ -1,0 +1,416 @@
+"""NN102-NN106 and NN109: graph rules on nn.Sequential and forward()-wired models, with every
+must-not-fire case of RULES.md."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from nnlint.testing import codes, lint
+
+REPO = Path(__file__).resolve().parent.parent
+MINE = ["NN102", "NN103", "NN104", "NN105", "NN106", "NN109"]
+
+
+def only(code, src, **options):
+    return codes(src, select=[code], options=options)
+
+
+# --- NN102 bias-before-batchnorm ---------------------------------------------------------------
+NN102_MODEL = """\
+import torch
+import torch.nn as nn
+
+
+def stem(width=32):
+    return nn.Sequential(
+        nn.Conv2d(3, width, 3, padding=1),
+        nn.BatchNorm2d(width),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(width, width, 3, padding=1, bias=False),
+        nn.BatchNorm2d(width),
+        nn.ReLU(),
+        nn.Conv2d(width, width, 3, bias=True),
+        nn.ReLU(),
+        nn.BatchNorm2d(width),
+    )
+
+
+class Head(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(256, 128)
+        self.bn = nn.BatchNorm1d(128)
+        self.fc2 = nn.Linear(128, 64)
+        self.bn2 = nn.BatchNorm1d(64, affine=False)
+        self.fc3 = nn.Linear(64, 64)
+        self.bn3 = nn.BatchNorm1d(64)
+
+    def forward(self, x):
+        x = self.bn(self.fc(x)).relu()
+        x = self.bn2(self.fc2(x)).relu()
+        y = self.fc3(x)
+        return self.bn3(y), y
+"""
+
+
+def test_nn102_fires_at_the_layer_whose_bias_batchnorm_cancels():
+    assert only("NN102", NN102_MODEL) == [(7, 9, "NN102"), (30, 21, "NN102")]
+
+
+def test_nn102_is_off_by_default():
+    assert [c for c in codes(NN102_MODEL) if c[2] == "NN102"] == []
+
+
+def test_nn102_message_names_both_layers():
+    (diag,) = lint("import torch.nn as nn\nm = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8))\n", select=["NN102"])
+    assert diag.message == ("nn.Linear(4, 8) has a bias that nn.BatchNorm1d(8) cancels (it subtracts the batch "
+                            "mean); pass bias=False")
+    assert [(r.span.line, r.span.column) for r in diag.related] == [(2, 36)]
+
+
+def test_nn102_silent_when_bias_is_not_a_literal():
+    src = "import torch.nn as nn\ndef f(b):\n    return nn.Sequential(nn.Linear(4, 8, bias=b), nn.BatchNorm1d(8))\n"
+    assert only("NN102", src) == []
+
+
+# --- NN103 batchnorm-momentum-convention -------------------------------------------------------
+def test_nn103_fires_at_the_momentum_argument_in_sequential_and_forward_models():
+    src = """\
+import torch.nn as nn
+
+BN_MOMENTUM = 0.9
+
+
+class Net(nn.Module):
+    def __init__(self, momentum=0.99):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, bias=False)
+        self.bn = nn.BatchNorm2d(8, momentum=momentum)
+        self.bn_ok = nn.BatchNorm2d(8, momentum=0.01)
+        self.block = nn.Sequential(nn.Conv2d(8, 8, 3), nn.BatchNorm2d(8, 1e-5, BN_MOMENTUM), nn.ReLU())
+
+    def forward(self, x):
+        x = self.bn(self.conv(x)).relu()
+        x = self.bn(x)
+        return self.block(self.bn_ok(x))
+"""
+    assert only("NN103", src) == [(10, 46, "NN103"), (12, 80, "NN103")]
+
+
+def test_nn103_message_gives_the_torch_value():
+    (diag,) = lint("import torch.nn as nn\nbn = nn.Sequential(nn.BatchNorm1d(4, momentum=0.99))\n", select=["NN103"])
+    assert diag.message == ("nn.BatchNorm1d(4, momentum=0.99) has momentum=0.99: in PyTorch momentum weighs the "
+                            "new batch (default 0.1), so this is the Keras/TF convention; use momentum=0.01")
+
+
+@pytest.mark.parametrize("momentum", ["0.1", "0.49", "None", "m"])
+def test_nn103_silent_below_half_or_unknown(momentum):
+    src = f"import torch.nn as nn\ndef f(m):\n    return nn.Sequential(nn.BatchNorm1d(4, momentum={momentum}))\n"
+    assert only("NN103", src) == []
+
+
+def test_nn103_not_for_keras_batchnormalization():
+    src = """\
+from tensorflow import keras
+
+model = keras.Sequential([
+    keras.layers.Dense(64, use_bias=False),
+    keras.layers.BatchNormalization(momentum=0.99),
+    keras.layers.Activation("relu"),
+])
+"""
+    assert only("NN103", src) == []
+
+
+# --- NN104 missing-nonlinearity ----------------------------------------------------------------
+def test_nn104_fires_through_dropout_flatten_norm_and_pooling():
+    src = """\
+import torch.nn as nn
+
+mlp = nn.Sequential(nn.Linear(64, 128), nn.Dropout(0.1), nn.Linear(128, 128), nn.ReLU())
+convs = nn.Sequential(
+    nn.Conv2d(3, 16, 3),
+    nn.BatchNorm2d(16),
+    nn.MaxPool2d(2),
+    nn.Conv2d(16, 32, 3),
+)
+deep = nn.Sequential(nn.Linear(8, 16), nn.LayerNorm(16), nn.Flatten(), nn.Linear(16, 16))
+"""
+    assert only("NN104", src) == [(3, 58, "NN104"), (8, 5, "NN104"), (10, 72, "NN104")]
+
+
+def test_nn104_fires_in_forward_dataflow_at_the_second_call():
+    src = """\
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Classifier(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(784, 256)
+        self.drop = nn.Dropout(0.2)
+        self.fc2 = nn.Linear(256, 10)
+
+    def forward(self, x):
+        x = self.drop(self.fc1(x.flatten(1)))
+        return self.fc2(x)
+"""
+    (diag,) = lint(src, select=["NN104"])
+    assert (diag.line, diag.column) == (14, 16)
+    assert diag.message.startswith("'self.fc2' (Linear) follows 'self.fc1' (Linear) through 'self.drop' (Dropout)")
+
+
+NN104_CLEAN = """\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def mlp():
+    return nn.Sequential(nn.Linear(64, 128), nn.GELU(), nn.Linear(128, 64))
+
+
+def low_rank(dim=768, rank=16):
+    return nn.Sequential(nn.Linear(dim, rank, bias=False), nn.Linear(rank, dim, bias=False))
+
+
+def mobilenet_v2_projection():
+    return nn.Sequential(
+        nn.Conv2d(96, 24, 1, bias=False),
+        nn.BatchNorm2d(24),
+        nn.Conv2d(24, 144, 1, bias=False),
+        nn.BatchNorm2d(144),
+        nn.ReLU6(),
+    )
+
+
+def separable(c):
+    return nn.Sequential(nn.Conv2d(c, c, 3, groups=c), nn.Conv2d(c, 2 * c, 1))
+
+
+def attention_between():
+    return nn.Sequential(nn.Linear(64, 64), nn.MultiheadAttention(64, 4), nn.Linear(64, 64))
+
+
+def unknown_between(block):
+    return nn.Sequential(nn.Linear(64, 64), block, nn.Linear(64, 64))
+
+
+class Activated(nn.Module):
+    def __init__(self, dim):
+        super().__init__()
+        self.fc = nn.Linear(dim, dim)
+
+    def forward(self, x):
+        return F.gelu(self.fc(x))
+
+
+class Stack(nn.Module):
+    def __init__(self, dim, heads):
+        super().__init__()
+        self.inp = nn.Linear(dim, dim)
+        self.q = nn.Linear(dim, dim)
+        self.k = nn.Linear(dim, dim)
+        self.proj = Activated(dim)
+        self.out = nn.Linear(dim, dim)
+        self.adapter_down = nn.Linear(dim, dim // 8)
+        self.adapter_up = nn.Linear(dim // 8, dim)
+        self.lora_a = nn.Linear(dim, heads)
+        self.lora_b = nn.Linear(heads, dim)
+
+    def forward(self, x):
+        h = self.inp(x)
+        scores = self.q(h) @ self.k(h).transpose(-1, -2)
+        x = x + self.out(self.proj(scores.softmax(-1) @ h))
+        x = x + self.adapter_up(self.adapter_down(x))
+        return x + 0.5 * self.lora_b(self.lora_a(x))
+"""
+
+
+def test_nn104_must_not_fire_on_activations_low_rank_grouped_residual_and_activated_project_modules():
+    assert only("NN104", NN104_CLEAN) == []
+
+
+# --- NN105 redundant-activation ----------------------------------------------------------------
+def test_nn105_fires_at_the_second_activation():
+    src = """\
+import torch.nn as nn
+import torch.nn.functional as F
+
+mlp = nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Identity(), nn.ReLU(inplace=True))
+probs = nn.Sequential(nn.Linear(4, 3), nn.Sigmoid(), nn.Sigmoid())
+
+
+class Policy(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 4)
+        self.softmax = nn.Softmax(dim=-1)
+
+    def forward(self, x):
+        return F.softmax(self.softmax(self.fc(x)), dim=-1)
+"""
+    assert only("NN105", src) == [(4, 64, "NN105"), (5, 54, "NN105"), (15, 16, "NN105")]
+
+
+def test_nn105_silent_for_different_activations_and_parametric_ones():
+    src = """\
+import torch.nn as nn
+
+a = nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Dropout(0.1), nn.Linear(4, 4), nn.ReLU())
+b = nn.Sequential(nn.Linear(4, 8), nn.GLU(), nn.GLU())
+c = nn.Sequential(nn.Linear(4, 4), nn.Tanh(), nn.Sigmoid(), nn.PReLU(), nn.PReLU())
+"""
+    assert only("NN105", src) == []
+
+
+# --- NN106 layer-shape-mismatch ----------------------------------------------------------------
+NN106_MODEL = """\
+import torch.nn as nn
+
+HIDDEN = 256
+N_CLASSES = 10
+
+
+def mlp(in_features=784, hidden=HIDDEN // 2):
+    return nn.Sequential(
+        nn.Linear(in_features, HIDDEN),
+        nn.ReLU(),
+        nn.Dropout(0.5),
+        nn.Linear(hidden, N_CLASSES),
+    )
+
+
+def cnn(width=32):
+    return nn.Sequential(
+        nn.Conv2d(3, width, 3),
+        nn.BatchNorm2d(width * 2),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(width, 64, 3),
+        nn.GroupNorm(8, 32),
+    )
+
+
+class Tagger(nn.Module):
+    def __init__(self, vocab=1000, dim=100, hidden=128):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, dim)
+        self.lstm = nn.LSTM(dim, hidden, batch_first=True, bidirectional=True)
+        self.seq = nn.Sequential(nn.Embedding(vocab, dim), nn.LSTM(dim, hidden, bidirectional=True), nn.Linear(hidden, 5))
+        self.norm = nn.LayerNorm(hidden)
+
+    def forward(self, tokens):
+        return self.norm(self.embed(tokens))
+"""
+
+
+def test_nn106_fires_at_the_consuming_layer_with_constants_and_defaults():
+    assert only("NN106", NN106_MODEL) == [(12, 9, "NN106"), (19, 9, "NN106"), (23, 9, "NN106"),
+                                          (32, 102, "NN106"), (36, 16, "NN106")]
+
+
+def test_nn106_message_names_both_sizes():
+    diag = lint(NN106_MODEL, select=["NN106"])[0]
+    assert diag.message == ("nn.Linear(hidden, N_CLASSES) expects 128 input features but nn.Linear(in_features, "
+                            "HIDDEN) produces 256; make the sizes agree")
+
+
+def test_nn106_silent_when_flatten_concat_unknown_or_rebound_sizes_stand_between():
+    src = """\
+import torch
+import torch.nn as nn
+
+
+def head(in_features, n=10):
+    n = n + 1
+    return nn.Sequential(
+        nn.Conv2d(3, 16, 3),
+        nn.Flatten(),
+        nn.Linear(in_features, 64),
+        nn.ReLU(),
+        nn.Linear(n, 5),
+        nn.LazyLinear(7),
+        nn.Linear(7, 1),
+    )
+
+
+class Fuse(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Linear(4, 8)
+        self.b = nn.Linear(4, 8)
+        self.out = nn.Linear(16, 2)
+        self.lstm = nn.LSTM(8, 32, proj_size=8)
+        self.after = nn.Linear(8, 2)
+
+    def forward(self, x):
+        y = self.out(torch.cat([self.a(x), self.b(x)], dim=-1))
+        return y, self.after(self.lstm(self.a(x))[0])
+"""
+    assert only("NN106", src) == []
+
+
+# --- NN109 dropout-probability-suspicious ------------------------------------------------------
+NN109_MODEL = """\
+import torch.nn as nn
+import torch.nn.functional as F
+
+KEEP_PROB = 0.9
+
+
+class Net(nn.Module):
+    def __init__(self, p=0.1):
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+        self.drop = nn.Dropout(KEEP_PROB)
+        self.ok = nn.Dropout(p)
+        self.head = nn.Sequential(nn.Dropout(p=1.0), nn.Linear(8, 2), nn.AlphaDropout(-0.1))
+
+    def forward(self, x):
+        x = self.drop(self.fc(x))
+        x = self.drop(self.ok(x))
+        x = F.dropout(x, 0.85, self.training)
+        return self.head(x)
+"""
+
+
+def test_nn109_fires_at_the_p_argument_once_per_layer():
+    assert only("NN109", NN109_MODEL) == [(11, 32, "NN109"), (13, 48, "NN109"), (13, 87, "NN109"),
+                                          (18, 26, "NN109")]
+
+
+def test_nn109_messages_tell_keep_prob_from_invalid():
+    messages = [d.message for d in lint(NN109_MODEL, select=["NN109"])]
+    assert messages[0] == ("'self.drop' (Dropout) drops 90% of the activations: p=0.9 looks like a keep "
+                           "probability (TF1 keep_prob) ported as the drop probability; use p=0.1")
+    assert messages[1] == ("nn.Dropout(p=1.0) has p=1.0: a drop probability must be in [0, 1) "
+                           "(p=1 zeroes every activation); fix the value")
+    assert "it raises at construction" in messages[2]
+
+
+def test_nn109_threshold_is_an_option():
+    src = "import torch.nn as nn\nm = nn.Sequential(nn.Dropout(0.85), nn.Dropout(0.95))\n"
+    assert only("NN109", src) == [(2, 30, "NN109"), (2, 48, "NN109")]
+    assert codes(src, select=["NN109"], options={"NN109": {"suspicious-p": 0.9}}) == [(2, 48, "NN109")]
+
+
+def test_nn109_silent_for_ordinary_and_unknown_p():
+    src = "import torch.nn as nn\ndef f(p):\n    return nn.Sequential(nn.Dropout(0.5), nn.Dropout(p), nn.Dropout(0.0))\n"
+    assert only("NN109", src) == []
+
+
+# --- the fixtures: every `# expect:` marker of these rules, nothing else -----------------------
+MARKER = re.compile(r"#\s*expect:\s*((?:NN\d{3}[,\s]*)+)")
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "fixtures").glob("*/*.py")), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_fixture_markers(path):
+    text = path.read_text(encoding="utf-8")
+    expected = sorted((number, code) for number, line in enumerate(text.splitlines(), 1)
+                      for match in [MARKER.search(line)] if match
+                      for code in re.findall(r"NN\d{3}", match.group(1)) if code in MINE)
+    found = sorted((d.line, d.code) for d in lint(text, path=path.name, select=MINE))
+    assert found == expected
