@@ -390,3 +390,70 @@ def test_unused_modules_are_the_topmost_registered_modules_the_trace_never_reach
     assert [(n.label, n.op, n.site.span.line) for n in unused] == [("'aux_head' (Sequential)", "opaque", 15)]
     assert unused[0].site.span.column == 9  # the assignment `self.aux_head = ...`
     assert all(n not in graph.nodes for n in unused)
+
+
+# --- the graph rules run on traces unchanged ------------------------------------------------------
+
+EVERY_GRAPH_BUG = """
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+
+    class Head(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1 = nn.Linear(64, 128)
+            self.drop = nn.Dropout(0.1)
+            self.fc2 = nn.Linear(128, 10)
+            self.act = nn.ReLU()
+            self.fc3 = nn.Linear(100, 10)
+            self.conv = nn.Conv2d(3, 8, 3)
+            self.bn = nn.BatchNorm2d(8)
+            self.aux = nn.Linear(64, 2)
+            self.spare = nn.Linear(64, 2)
+
+        def forward(self, x, img):
+            h = self.fc2(self.drop(self.fc1(x)))
+            h = torch.relu(F.relu(h))
+            side = self.aux(x)
+            feats = self.bn(self.conv(img)).flatten(1)
+            return torch.log(F.softmax(h, dim=1)), self.fc3(self.act(self.fc1(x))), feats
+"""
+
+
+def test_graph_rules_report_on_the_trace_at_the_users_lines(run_cli, model):
+    target = model(EVERY_GRAPH_BUG, "Head")
+    result, diagnostics = trace_json(run_cli, "--trace", target, "--select", "ALL")
+    assert found(diagnostics) == [
+        (18, 9, "NN111"),   # self.spare = ...: the trace never reaches it
+        (21, 13, "NN104"),  # self.fc2(...) after fc1 through dropout only
+        (22, 13, "NN105"),  # torch.relu(F.relu(h))
+        (23, 16, "NN112"),  # self.aux(x) computed and thrown away
+        (24, 25, "NN102"),  # self.conv(img) bias before BatchNorm2d
+        (25, 16, "NN208"),  # torch.log(F.softmax(...))
+        (25, 48, "NN106"),  # self.fc3 expects 100 features, fc1 gives 128
+    ]
+    nn111 = diagnostics[0]["message"]
+    assert nn111.startswith("'spare' (Linear) is registered but never used")
+
+
+def test_scaling_by_a_constant_and_metadata_are_not_layers(project):
+    graph = lowered(project, """
+        import torch
+        import torch.nn as nn
+
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.attn = nn.MultiheadAttention(8, 2)
+
+            def forward(self, x):
+                n, c = x.shape
+                torch._assert(x.dim() == 2, "a batch of vectors")
+                y, _ = self.attn(x, x, x)
+                return (y * 0.5).view(n, c).transpose(0, 1) * x
+    """, name="Net")
+    assert [n.op for n in graph.nodes] == ["input", "attention", "opaque", "scale", "reshape", "transpose", "opaque"]
+    assert graph.nodes[4].inputs == (3,)  # view(n, c): the sizes are no inputs
