@@ -522,3 +522,16 @@ def test_plain_source_lint_does_not_import_onnx():
             "m = nn.Sequential(nn.Dropout(), nn.BatchNorm1d(3))\\n'); print('onnx' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_nn208_log_of_softmax_on_onnx():
+    unstable = build([N("Gemm", ["x", "w"], ["z"], name="fc", transB=1), N("Softmax", ["z"], ["p"], name="sm", axis=1),
+                      N("Log", ["p"], ["y"], name="log")], [W("w", 10, 16)])
+    stable = build([N("Gemm", ["x", "w"], ["z"], name="fc", transB=1), N("LogSoftmax", ["z"], ["y"], name="lsm", axis=1)],
+                   [W("w", 10, 16)])
+    log_of_sigmoid = build([N("Sigmoid", ["x"], ["p"], name="sig"), N("Log", ["p"], ["y"], name="log")])
+    [d] = lint_model(unstable)
+    assert (d.line, d.column, d.code) == (3, 1, "NN208")
+    assert d.message.startswith("'log' takes the log of 'sm'")
+    assert [(r.path, r.span.line) for r in d.related] == [("model.onnx", 2)]
+    assert codes(stable) == [] and codes(log_of_sigmoid) == []
