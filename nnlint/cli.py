@@ -200,6 +200,8 @@ class _SourceLines:
         self.cache: dict[str, list[str] | None] = {}
 
     def line(self, path: str, number: int) -> str | None:
+        if path.endswith(".onnx"):
+            return None  # a graph file: its "line" is a node index, there is no text to show
         if path not in self.cache:
             from nnlint.engine import read_file
             from nnlint.files import Unreadable, decode_source

@@ -535,3 +535,16 @@ def test_nn208_log_of_softmax_on_onnx():
     assert d.message.startswith("'log' takes the log of 'sm'")
     assert [(r.path, r.span.line) for r in d.related] == [("model.onnx", 2)]
     assert codes(stable) == [] and codes(log_of_sigmoid) == []
+
+
+def test_show_source_on_an_onnx_finding_shows_no_binary_text(project, run_cli, monkeypatch):
+    import nnlint.engine
+
+    project("m.onnx", data=mlp_dropout_bn().SerializeToString())
+    real_read, reads = nnlint.engine.read_file, []
+    monkeypatch.setattr(nnlint.engine, "read_file", lambda path, *a: reads.append((path, a)) or real_read(path, *a))
+    result = run_cli("-q", "--show-source", "m.onnx")
+    assert [limit for _, limit in reads] == [(2 * 1024 ** 3, "max-graph-bytes")]  # linted once, never re-read as text
+    assert result.lines[0].startswith("m.onnx:3:1: NN101 '/drop/Dropout' feeds")
+    assert all("\x00" not in line and "\ufffd" not in line for line in result.lines)
+    assert result.exit_code == 1
