@@ -17,6 +17,7 @@ from nnlint.registry import Finding, Rule
 from nnlint.source import SourceFile
 from nnlint.source.literals import literal
 from nnlint.source.torch_nn import layer_spec
+from nnlint.source.walk import children, collect
 
 _MODULE_BASES = frozenset({
     "torch.nn.Module", "pytorch_lightning.LightningModule", "lightning.LightningModule",
@@ -41,27 +42,21 @@ def _is_torch_nn_class(qualified: str | None) -> bool:
     return "." not in name and name[:1].isupper()
 
 
-class _Classes(cst.CSTVisitor):
-    def __init__(self) -> None:
-        self.classes: list[cst.ClassDef] = []
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        self.classes.append(node)
-
-
 def module_classes(source: SourceFile) -> list[ModuleClass]:
     """Classes of the file that are nn.Module subclasses (directly, or through another module
     class of the same file); in source order."""
-    finder = _Classes()
-    source.module.visit(finder)
+    cached = _MODULE_CLASSES.get(id(source))
+    if cached is not None and cached[0] is source:
+        return cached[1]
+    classes = collect(source.module, lambda n: isinstance(n, cst.ClassDef))
     by_name: dict[str, list[cst.ClassDef]] = {}
-    for cls in finder.classes:
+    for cls in classes:
         by_name.setdefault(cls.name.value, []).append(cls)
     modules: dict[int, bool] = {}  # id(class) -> all bases known
     changed = True
     while changed:
         changed = False
-        for cls in finder.classes:
+        for cls in classes:
             if id(cls) in modules:
                 continue
             is_module, known = False, True
@@ -81,11 +76,16 @@ def module_classes(source: SourceFile) -> list[ModuleClass]:
                 modules[id(cls)] = known
                 changed = True
     found = []
-    for cls in finder.classes:
+    for cls in classes:
         if id(cls) in modules:
             methods = {stmt.name.value: stmt for stmt in _body(cls) if isinstance(stmt, cst.FunctionDef)}
             found.append(ModuleClass(cls, methods, modules[id(cls)]))
+    _MODULE_CLASSES.clear()  # one file at a time: several rules ask about the same file
+    _MODULE_CLASSES[id(source)] = (source, found)
     return found
+
+
+_MODULE_CLASSES: dict[int, tuple[SourceFile, list[ModuleClass]]] = {}
 
 
 def _body(node: cst.ClassDef | cst.FunctionDef) -> Iterable[cst.BaseStatement]:
@@ -112,25 +112,6 @@ def _self_attribute(node: cst.BaseExpression, self_name: str) -> str | None:
     if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == self_name:
         return node.attr.value
     return None
-
-
-class _Collect(cst.CSTVisitor):
-    """Every node of a subtree that a predicate accepts."""
-
-    def __init__(self, accept) -> None:
-        self.accept = accept
-        self.found: list[cst.CSTNode] = []
-
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        if self.accept(node):
-            self.found.append(node)
-        return True
-
-
-def collect(tree: cst.CSTNode, accept) -> list:
-    visitor = _Collect(accept)
-    tree.visit(visitor)
-    return visitor.found
 
 
 def _calls_named(tree: cst.CSTNode, names: frozenset[str]) -> bool:
@@ -268,29 +249,16 @@ def _mentions_training(node: cst.CSTNode) -> bool:
                         or (isinstance(n, cst.Attribute) and n.attr.value == "training")))
 
 
-class _DropoutCalls(cst.CSTVisitor):
-    """Functional dropout calls of one method, with whether a `training` test guards them."""
-
-    def __init__(self, source: SourceFile) -> None:
-        self.source = source
-        self.guards: list[bool] = []
-        self.found: list[tuple[cst.Call, bool]] = []
-
-    def visit_If(self, node: cst.If) -> None:
-        self.guards.append(_mentions_training(node.test))
-
-    def leave_If(self, original_node: cst.If) -> None:
-        self.guards.pop()
-
-    def visit_IfExp(self, node: cst.IfExp) -> None:
-        self.guards.append(_mentions_training(node.test))
-
-    def leave_IfExp(self, original_node: cst.IfExp) -> None:
-        self.guards.pop()
-
-    def visit_Call(self, node: cst.Call) -> None:
-        if self.source.imports.resolve(node.func) in _FUNCTIONAL_DROPOUT:
-            self.found.append((node, any(self.guards)))
+def _guarded_dropouts(source: SourceFile, tree: cst.CSTNode) -> Iterator[tuple[cst.Call, bool]]:
+    """Functional dropout calls in a subtree, with whether a `training` test (if / conditional
+    expression) encloses them."""
+    stack: list[tuple[cst.CSTNode, bool]] = [(tree, False)]
+    while stack:
+        node, guarded = stack.pop()
+        if isinstance(node, cst.Call) and source.imports.resolve(node.func) in _FUNCTIONAL_DROPOUT:
+            yield node, guarded
+        inner = guarded or (isinstance(node, (cst.If, cst.IfExp)) and _mentions_training(node.test))
+        stack.extend((child, inner) for child in reversed(children(node)))
 
 
 def _dropout_calls(source: SourceFile, method: cst.FunctionDef) -> Iterator[tuple[cst.Call, bool]]:
@@ -298,9 +266,7 @@ def _dropout_calls(source: SourceFile, method: cst.FunctionDef) -> Iterator[tupl
     encloses the call or an earlier `if not self.training: return x` makes it train-only."""
     returned_early = False
     for stmt in _block(method.body):
-        calls = _DropoutCalls(source)
-        stmt.visit(calls)
-        for call, guarded in calls.found:
+        for call, guarded in _guarded_dropouts(source, stmt):
             yield call, guarded or returned_early
         if isinstance(stmt, cst.If) and _mentions_training(stmt.test) and collect(
                 stmt.body, lambda n: isinstance(n, (cst.Return, cst.Raise))):

@@ -14,6 +14,7 @@ from typing import Any
 import libcst as cst
 
 from nnlint.source.literals import call_arguments, literal
+from nnlint.source.walk import walk
 
 _AMBIGUOUS = object()
 _FOLD = {
@@ -28,91 +29,59 @@ def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-class _Bindings(cst.CSTVisitor):
-    """Names bound inside one function body (not in nested functions or classes)."""
+_BINDING_TARGETS = (cst.AssignTarget, cst.AnnAssign, cst.AugAssign, cst.For, cst.AsName, cst.NamedExpr,
+                    cst.CompFor)
 
-    def __init__(self) -> None:
-        self.names: set[str] = set()
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        self.names.add(node.name.value)
-        return False
+def _target_names(target: cst.BaseExpression, names: set[str]) -> None:
+    if isinstance(target, cst.Name):
+        names.add(target.value)
+    elif isinstance(target, (cst.Tuple, cst.List)):
+        for element in target.elements:
+            _target_names(element.value, names)
+    elif isinstance(target, cst.StarredElement):
+        _target_names(target.value, names)
 
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        self.names.add(node.name.value)
-        return False
 
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return False
-
-    def _target(self, target: cst.BaseExpression) -> None:
-        if isinstance(target, cst.Name):
-            self.names.add(target.value)
-        elif isinstance(target, (cst.Tuple, cst.List)):
-            for element in target.elements:
-                self._target(element.value)
-        elif isinstance(target, cst.StarredElement):
-            self._target(target.value)
-
-    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
-        self._target(node.target)
-
-    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-        self._target(node.target)
-
-    def visit_AugAssign(self, node: cst.AugAssign) -> None:
-        self._target(node.target)
-
-    def visit_For(self, node: cst.For) -> None:
-        self._target(node.target)
-
-    def visit_AsName(self, node: cst.AsName) -> None:
-        self._target(node.name)
-
-    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
-        self._target(node.target)
-
-    def visit_Global(self, node: cst.Global) -> None:
-        self.names.update(n.name.value for n in node.names)
-
-    def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
-        self.names.update(n.name.value for n in node.names)
+def bound_names(body: cst.CSTNode) -> set[str]:
+    """Names bound inside a body (not inside nested functions, classes or lambdas)."""
+    names: set[str] = set()
+    nested = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
+    for node in walk(body, prune=lambda n: isinstance(n, nested)):
+        if node is not body and isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+            names.add(node.name.value)
+        elif isinstance(node, _BINDING_TARGETS):
+            target = node.name if isinstance(node, cst.AsName) else node.target
+            _target_names(target, names)
+        elif isinstance(node, (cst.Global, cst.Nonlocal)):
+            names.update(n.name.value for n in node.names)
+    return names
 
 
 class _Scope:
     def __init__(self, function: cst.FunctionDef, parent: _Scope | None) -> None:
         self.parent = parent
-        bindings = _Bindings()
-        function.body.visit(bindings)
+        bound = bound_names(function.body)
         params = function.params
         self.values: dict[str, Any] = {}
         for param in (*params.posonly_params, *params.params, *params.kwonly_params):
             name = param.name.value
             # the default expression, folded on lookup in the scope around the def
-            self.values[name] = param.default if param.default is not None and name not in bindings.names else _AMBIGUOUS
+            self.values[name] = param.default if param.default is not None and name not in bound else _AMBIGUOUS
         for star in (params.star_arg, params.star_kwarg):
             if isinstance(star, cst.Param):
                 self.values[star.name.value] = _AMBIGUOUS
-        for name in bindings.names:
+        for name in bound:
             self.values.setdefault(name, _AMBIGUOUS)
 
 
-class _CallScopes(cst.CSTVisitor):
-    """The innermost function around every call (None at module or class level)."""
-
-    def __init__(self) -> None:
-        self.stack: list[_Scope | None] = [None]
-        self.of_call: dict[int, _Scope | None] = {}
-        self.module_names: dict[str, Any] = {}
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self.stack.append(_Scope(node, self.stack[-1]))
-
-    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
-        self.stack.pop()
-
-    def visit_Call(self, node: cst.Call) -> None:
-        self.of_call[id(node)] = self.stack[-1]
+def _call_scopes(node: cst.CSTNode, scope: _Scope | None, found: dict[int, _Scope | None]) -> None:
+    """Record the innermost function around every call (None at module or class level)."""
+    for child in walk(node, prune=lambda n: isinstance(n, cst.FunctionDef)):
+        if isinstance(child, cst.FunctionDef) and child is not node:
+            _call_scopes(child, _Scope(child, scope), found)
+        elif isinstance(child, cst.Call):
+            found[id(child)] = scope
 
 
 class Constants:
@@ -120,12 +89,12 @@ class Constants:
 
     def __init__(self, module: cst.Module) -> None:
         self.module = module
-        self._scopes: _CallScopes | None = None
+        self._scopes: dict[int, _Scope | None] | None = None
         self._globals: dict[str, Any] | None = None
 
     def _module_constants(self) -> dict[str, Any]:
         if self._globals is None:
-            bindings = _Bindings()
+            bound: set[str] = set()
             counts: dict[str, int] = {}
             exprs: dict[str, cst.BaseExpression] = {}
             for stmt in self.module.body:
@@ -140,16 +109,18 @@ class Constants:
                             counts[target.value] = counts.get(target.value, 0) + 1
                             exprs[target.value] = small.value
                         else:
-                            small.visit(bindings)
+                            bound |= bound_names(small)
+                elif isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+                    bound.add(stmt.name.value)
                 else:
-                    stmt.visit(bindings)
+                    bound |= bound_names(stmt)
             self._globals = {}
             resolving: set[str] = set()
 
             def module_value(name: str) -> Any:
                 if name in self._globals:
                     return self._globals[name]
-                if counts.get(name) != 1 or name in bindings.names or name in resolving:
+                if counts.get(name) != 1 or name in bound or name in resolving:
                     return None
                 resolving.add(name)
                 value = self._fold(exprs[name], None, module_value)
@@ -192,9 +163,9 @@ class Constants:
         if value is not None or not isinstance(expr, (cst.Name, cst.BinaryOperation)):
             return value if _number(value) else None
         if self._scopes is None:
-            self._scopes = _CallScopes()
-            self.module.visit(self._scopes)
-        scope = self._scopes.of_call.get(id(call))
+            self._scopes = {}
+            _call_scopes(self.module, None, self._scopes)
+        scope = self._scopes.get(id(call))
         return self._fold(expr, scope, lambda name: self._lookup(name, scope))
 
 
