@@ -548,3 +548,33 @@ def test_show_source_on_an_onnx_finding_shows_no_binary_text(project, run_cli, m
     assert result.lines[0].startswith("m.onnx:3:1: NN101 '/drop/Dropout' feeds")
     assert all("\x00" not in line and "\ufffd" not in line for line in result.lines)
     assert result.exit_code == 1
+
+
+def test_a_front_end_bug_is_nn000_for_that_file_only(project, run_cli, monkeypatch):
+    import nnlint.graph.onnx
+
+    def broken(model):
+        raise KeyError("boom")
+
+    monkeypatch.setattr(nnlint.graph.onnx, "lower_model", broken)
+    project("a.onnx", data=mlp_dropout_bn().SerializeToString())
+    project("b.py", "import torch.nn as nn\nm = nn.Sequential(nn.Dropout(), nn.BatchNorm1d(3))\n")
+    result = run_cli("-q", ".")
+    assert result.lines == [
+        "a.onnx:1:1: NN000 internal error in the ONNX front end: KeyError: 'boom'",
+        "b.py:2:19: NN101 nn.Dropout() feeds nn.BatchNorm1d(3) directly; apply dropout after the normalization (variance shift)",
+    ]
+    assert result.exit_code == 2
+
+
+def test_stdin_with_an_onnx_filename_is_linted_as_a_graph(run_cli):
+    result = run_cli("-q", "-", "--stdin-filename", "net.onnx", input=mlp_dropout_bn().SerializeToString())
+    assert [line.split(" ")[:2] for line in result.lines] == [["net.onnx:3:1:", "NN101"]]
+
+
+def test_declared_static_shapes_become_the_shape_attribute():
+    model = build([N("Relu", ["x"], ["r"], name="a"), N("Relu", ["r"], ["s"], name="b"), N("Sigmoid", ["s"], ["y"], name="c")],
+                  outputs=(vi("y", [2, 8]),))
+    model.graph.value_info.extend([vi("r", [2, 8]), vi("s", ["N", 8])])
+    [g] = lowered(model)
+    assert [n.attrs.get("shape") for n in g.nodes] == [(2, 8), None, (2, 8)]

@@ -12,6 +12,8 @@ Lowering conventions (shared with the other front ends, see graph/ops.py and gra
 - unknown op types and ops of other domains (and calls of local functions) are "opaque".
 - Node.attrs["source_location"] = (file, line) when the node carries the exporter's stack
   trace; the engine adds it to the message and as a related location.
+- Node.attrs["shape"] = the first output's shape when the file's value_info declares it fully
+  (exporters write these; no shape inference is run), like fx's attrs["shape"].
 
 onnx is imported only when a graph is linted (load_graphs).
 """
@@ -151,6 +153,7 @@ class _Scope:
         self.dims = dims  # static value name -> shape (initializers, Constant outputs, folded)
         self.values = values  # static value name -> TensorProto (only those the file holds inline)
         self._scalars: dict[str, float | None] = {}
+        self.shapes: dict[str, tuple[int, ...]] = {}  # this body's values with a fully static shape (value_info)
 
     def child(self) -> _Scope:
         return _Scope(dict(self.dims), dict(self.values))
@@ -175,6 +178,17 @@ class _Scope:
         except Exception:  # noqa: BLE001 - odd encodings: the value is just unknown
             return None
         return float(array.reshape(-1)[0]) if array.size == 1 else None
+
+
+def _static_shape(info: Any) -> tuple[int, ...] | None:
+    """The shape a ValueInfoProto declares, when every dimension is a number."""
+    kind = info.type.WhichOneof("value")
+    if kind != "tensor_type" or not info.type.tensor_type.HasField("shape"):
+        return None
+    dims = info.type.tensor_type.shape.dim
+    if not all(d.HasField("dim_value") for d in dims):
+        return None
+    return tuple(int(d.dim_value) for d in dims)
 
 
 def _tensor_dims(tensor: Any) -> tuple[int, ...]:
@@ -277,8 +291,13 @@ class _Lowerer:
                 scope.values[tensor.name] = tensor
         for sparse in graph.sparse_initializer:
             scope.dims[sparse.values.name] = tuple(int(d) for d in sparse.dims)
+        for info in (*graph.value_info, *graph.output):
+            shape = _static_shape(info)
+            if shape is not None:
+                scope.shapes[info.name] = shape
         # Old exports list every weight as a graph input too: those stay weights.
-        inputs = [v.name for v in graph.input if v.name not in {t.name for t in graph.initializer}]
+        weights = {t.name for t in graph.initializer}
+        inputs = [v.name for v in graph.input if v.name not in weights]
         self.body(graph.node, inputs, [v.name for v in graph.output], title, context, scope)
 
     def body(self, nodes: Any, inputs: list[str], outputs: Iterable[str], title: str, context: str, scope: _Scope) -> None:
@@ -379,6 +398,8 @@ class _Lowerer:
         where = source_location(node)
         if where is not None:
             attrs["source_location"] = where
+        if scope.shapes and node.output and node.output[0] in scope.shapes:
+            attrs["shape"] = scope.shapes[node.output[0]]
         lowered = graph.add(kind, label, inputs.values(), Span.point(index), **attrs)
         for value in node.output:
             if value:
