@@ -31,6 +31,8 @@ def run_example(example):
         return lint(example.text, path=f"{example.code}_{example.kind}{example.index}.py", extend_select=[example.code])
     if example.language == "onnx":
         return _lint_onnx_example(example)
+    if example.language == "fx":
+        return _lint_fx_example(example)
     raise AssertionError(f"no runner for ```{example.language} blocks in {example.code}.md")
 
 
@@ -51,6 +53,34 @@ def _lint_onnx_example(example):
         path.write_bytes(namespace["model"].SerializeToString())
         result = lint_file(str(path), settings(extend_select=[example.code]))
     return sorted(result.diagnostics, key=Diagnostic.sort_key)
+
+
+def _lint_fx_example(example):
+    """```fx blocks: a Python module defining a model; it is traced like
+    `nnlint --trace module:make` (the `make` function, else the last class the block defines)."""
+    import ast
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    from nnlint.diagnostics import Diagnostic
+    from nnlint.testing import settings
+    from nnlint.trace import parse_target, trace_diagnostics
+
+    tree = ast.parse(example.text)
+    names = [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))]
+    factory = "make" if "make" in names else [n.name for n in tree.body if isinstance(n, ast.ClassDef)][-1]
+    module = f"{example.code}_{example.kind}{example.index}_fx"
+    run = settings(extend_select=[example.code])
+    with tempfile.TemporaryDirectory() as tmp:
+        Path(tmp, f"{module}.py").write_text(example.text, encoding="utf-8")
+        sys.path.insert(0, tmp)
+        try:
+            found, _ = trace_diagnostics([parse_target(f"{module}:{factory}")], run, lambda path: run)
+        finally:
+            sys.path.remove(tmp)
+            sys.modules.pop(module, None)
+    return sorted(found, key=Diagnostic.sort_key)
 
 
 @pytest.mark.parametrize("example", [e for e in EXAMPLES if e.kind == "bad"], ids=lambda e: f"{e.code}-bad{e.index}")
