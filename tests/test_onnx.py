@@ -578,3 +578,15 @@ def test_declared_static_shapes_become_the_shape_attribute():
     model.graph.value_info.extend([vi("r", [2, 8]), vi("s", ["N", 8])])
     [g] = lowered(model)
     assert [n.attrs.get("shape") for n in g.nodes] == [(2, 8), None, (2, 8)]
+
+
+def test_other_normalizations_carry_their_sizes_and_nn106_checks_layer_norm():
+    model = build([N("Gemm", ["x", "w"], ["h"], name="fc", transB=1), N("LayerNormalization", ["h", "ln.s", "ln.b"], ["y"], name="ln")],
+                  [W("w", 32, 16), W("ln.s", 30), W("ln.b", 30)])
+    [g] = lowered(model)
+    assert g.nodes[1].attrs == {"cls": "LayerNormalization", "eps": 1e-05, "normalized_shape": 30}
+    assert codes(model) == [(2, 1, "NN106")]
+    inorm = lowered(build([N("InstanceNormalization", ["x", "s", "b"], ["y"])], [W("s", 8), W("b", 8)]))[0].nodes[0]
+    assert (inorm.op, inorm.attrs["num_features"]) == ("instancenorm", 8)
+    group = lowered(build([N("GroupNormalization", ["x", "s", "b"], ["y"], num_groups=4)], [W("s", 16), W("b", 16)], opset=21))[0].nodes[0]
+    assert group.op == "groupnorm" and group.attrs == {"cls": "GroupNormalization", "num_groups": 4, "num_channels": 16}

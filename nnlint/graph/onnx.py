@@ -429,6 +429,20 @@ class _Lowerer:
             scale = dims(1)
             if scale and len(scale) == 1:
                 attrs["num_features"] = scale[0]
+        elif kind == "layernorm":
+            attrs["eps"] = _f(_attr(node, "epsilon", 1e-5))
+            scale = dims(1)
+            if scale and len(scale) == 1 and _attr(node, "axis", -1) == -1:
+                attrs["normalized_shape"] = scale[0]
+        elif kind == "instancenorm":
+            scale = dims(1)
+            if scale and len(scale) == 1:
+                attrs["num_features"] = scale[0]
+        elif kind == "groupnorm":
+            attrs["num_groups"] = _attr(node, "num_groups")
+            scale = dims(1)
+            if scale and len(scale) == 1 and self.opset >= 21:  # before opset 21 the scale is per group
+                attrs["num_channels"] = scale[0]
         elif kind in ("softmax", "log_softmax"):
             attrs["dim"] = _attr(node, "axis", -1 if self.opset >= 13 else 1)
         elif kind == "concat":
