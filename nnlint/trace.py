@@ -10,6 +10,7 @@ the user's code, that line; an untraceable model still gets the module-tree chec
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import os
@@ -99,7 +100,13 @@ def _module_path(target: TraceTarget) -> str:
 
 
 def trace_target(target: TraceTarget, enabled: frozenset[str], options: dict[str, dict[str, Any]]) -> TraceOutcome:
-    """Build, trace and lint one model. Never raises for anything the user's code does."""
+    """Build, trace and lint one model. Never raises for anything the user's code does; what
+    it prints goes to stderr (stdout carries the report: json, sarif...)."""
+    with contextlib.redirect_stdout(sys.stderr):
+        return _trace_target(target, enabled, options)
+
+
+def _trace_target(target: TraceTarget, enabled: frozenset[str], options: dict[str, dict[str, Any]]) -> TraceOutcome:
     from nnlint.project import At
 
     problem_at = At(_module_path(target), Span.point())

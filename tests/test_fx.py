@@ -163,7 +163,7 @@ def test_noqa_in_the_users_file_and_per_file_ignores_apply(run_cli, model, proje
     assert trace_json(run_cli, "--trace", target, "--ignore", "NN101")[1] == []
 
 
-def test_clean_model_traces_clean(run_cli, model):
+def test_clean_model_traces_clean_and_its_prints_stay_off_stdout(run_cli, model):
     target = model("""
         import torch.nn as nn
         import torch.nn.functional as F
@@ -172,6 +172,7 @@ def test_clean_model_traces_clean(run_cli, model):
         class Net(nn.Module):
             def __init__(self):
                 super().__init__()
+                print("building Net")
                 self.fc = nn.Linear(16, 32)
                 self.bn = nn.BatchNorm1d(32)
                 self.drop = nn.Dropout(0.2)
@@ -184,6 +185,7 @@ def test_clean_model_traces_clean(run_cli, model):
     result = run_cli("--trace", target)
     assert result.exit_code == 0 and result.stdout == ""
     assert "All checks passed (1 file checked)." in result.stderr
+    assert "building Net" in result.stderr
 
 
 def test_functional_dropout_is_matched_by_identity(run_cli, model):
