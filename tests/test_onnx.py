@@ -590,3 +590,19 @@ def test_other_normalizations_carry_their_sizes_and_nn106_checks_layer_norm():
     assert (inorm.op, inorm.attrs["num_features"]) == ("instancenorm", 8)
     group = lowered(build([N("GroupNormalization", ["x", "s", "b"], ["y"], num_groups=4)], [W("s", 16), W("b", 16)], opset=21))[0].nodes[0]
     assert group.op == "groupnorm" and group.attrs == {"cls": "GroupNormalization", "num_groups": 4, "num_channels": 16}
+
+
+def test_nn112_never_reports_graph_inputs_of_other_front_ends():
+    from nnlint.checks.graph import DanglingGraphNode
+    from nnlint.graph import LayerGraph
+
+    graph = LayerGraph("fx", "Net")
+    x = graph.add("input", "'x'")
+    graph.add("input", "'mask'")  # an unused forward() argument
+    fc = graph.add("linear", "'fc'", [x])
+    aux = graph.add("linear", "'aux'", [x])
+    graph.add("relu", "'aux_act'", [aux])
+    graph.mark_output(fc)
+    found = list(DanglingGraphNode().check(graph, {}))
+    assert [(f.site.label, f.message.split(" reaches")[0]) for f in found] == [
+        ("'aux'", "'aux' (and 1 more node of the same dead branch)")]

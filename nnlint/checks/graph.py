@@ -10,6 +10,9 @@ from nnlint.graph import LayerGraph
 from nnlint.registry import Finding, Rule
 
 
+_NOT_COMPUTED = frozenset({"input"})
+
+
 class DanglingGraphNode(Rule):
     """A node whose value reaches no graph output was computed for nothing: usually a layer
     the forward pass builds and forgets to use (a branch never added back, a head never returned)."""
@@ -23,11 +26,14 @@ class DanglingGraphNode(Rule):
     def check(self, graph: LayerGraph, options: dict[str, Any]) -> Iterator[Finding]:
         if not graph.outputs:
             return  # a graph that returns nothing we know of: cannot tell dead from alive
-        live: set[int] = set()
+        # Graph inputs (fx placeholders) are not computed: an unused argument is not a dead layer.
+        live: set[int] = {n.id for n in graph.nodes if n.op in _NOT_COMPUTED}
         stack = list(graph.outputs)
+        seen_live: set[int] = set()
         while stack:
             node = graph.nodes[stack.pop()]
-            if node.id not in live:
+            if node.id not in seen_live:
+                seen_live.add(node.id)
                 live.add(node.id)
                 stack.extend(node.inputs)
         seen: set[int] = set()
