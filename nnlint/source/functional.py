@@ -126,14 +126,12 @@ class Dataflow:
         return self.graph.add(op, label, _unique(inputs), site=site, **attrs)
 
     def opaque(self, expr: cst.CSTNode, inputs: Sequence[Node]) -> list[Node]:
-        return [self.add("opaque", self.text(expr), inputs, site=expr)]
+        return [self.add("opaque", short_text(expr), inputs, site=expr)]
 
     def text(self, expr: cst.CSTNode) -> str:
-        code = self.source.code(expr)
-        if len(code) <= _MAX_LABEL and "\n" not in code:
-            return code
-        first = code.split("\n", 1)[0]
-        return (first[: _MAX_LABEL - 3] + "...") if len(first) > _MAX_LABEL - 3 else first + "..."
+        """A label for an expression (short_text, cut at _MAX_LABEL characters)."""
+        text = short_text(expr)
+        return text if len(text) <= _MAX_LABEL else text[: _MAX_LABEL - 3] + "..."
 
     def constant(self, expr: cst.BaseExpression) -> Any:
         """The static value of an argument (a literal; front ends know more names)."""
@@ -388,6 +386,44 @@ class Dataflow:
                 if value is not None:
                     attrs[param] = value
         return [self.add(fn.op, self.text(call), inputs, site=call, **attrs)]
+
+
+def short_text(expr: cst.CSTNode, depth: int = 0) -> str:
+    """A cheap label (code generation is costly): names and literals as written, a call with
+    its simple arguments (`F.dropout(x, 0.3, training=self.training)`), nested calls as `f(...)`."""
+    if isinstance(expr, cst.Name):
+        return expr.value
+    if isinstance(expr, cst.Attribute):
+        return f"{short_text(expr.value, depth)}.{expr.attr.value}"
+    if isinstance(expr, cst.Call):
+        func = short_text(expr.func, depth)
+        if not expr.args:
+            return f"{func}()"
+        if depth > 0 or len(expr.args) > 4:
+            return f"{func}(...)"
+        parts = []
+        for arg in expr.args:
+            text = short_text(arg.value, depth + 1)
+            parts.append(f"{arg.star}{arg.keyword.value}={text}" if arg.keyword is not None else f"{arg.star}{text}")
+        return f"{func}({', '.join(parts)})"
+    if isinstance(expr, cst.Subscript):
+        return f"{short_text(expr.value, depth)}[...]"
+    if isinstance(expr, cst.BinaryOperation):
+        op = _OPERATORS.get(type(expr.operator), "?")
+        return f"{short_text(expr.left, depth + 1)} {op} {short_text(expr.right, depth + 1)}"
+    if isinstance(expr, cst.AugAssign):
+        op = _OPERATORS.get(type(expr.operator), "?")
+        return f"{short_text(expr.target, depth)} {op}= {short_text(expr.value, depth + 1)}"
+    if isinstance(expr, (cst.Integer, cst.Float, cst.SimpleString)):
+        return expr.value
+    if isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, cst.Minus):
+        return "-" + short_text(expr.expression, depth)
+    return "..."
+
+
+_OPERATORS = {cst.Add: "+", cst.Subtract: "-", cst.Multiply: "*", cst.Divide: "/", cst.MatrixMultiply: "@",
+              cst.FloorDivide: "//", cst.Power: "**", cst.Modulo: "%", cst.AddAssign: "+", cst.SubtractAssign: "-",
+              cst.MultiplyAssign: "*", cst.DivideAssign: "/"}
 
 
 def _function(qualified: str) -> Fn | None:

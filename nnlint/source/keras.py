@@ -1,7 +1,494 @@
-"""Keras models lowered to layer graphs (placeholder until the Keras front end lands)."""
+"""Keras and TensorFlow models lowered to layer graphs.
+
+- `Sequential([...])` (keras, tf.keras, tensorflow.keras) and `model.add(layer)` in straight-line
+  code after it: one chain per model (origin "keras", name = the variable), last layer marked output.
+- The functional API in any function or at module level: `x = Dropout(0.5)(x)`, a layer bound to
+  a name and called (`dense = Dense(8); y = dense(x)`), `Input(...)`, `Concatenate()([a, b])`,
+  `Model(inputs, outputs)` (outputs marked); and TF1 layer chains `x = tf.layers.dense(x, 10)`,
+  `tf.nn.relu(x)`, `tf.nn.dropout(x, rate=...)`. One graph per scope that builds any (origin
+  "keras", name = the function name or "<module>").
+- `activation=` keyword or positional (`Dense(10, 'softmax')`) adds an activation node after the
+  layer. BatchNormalization stores keras=True and momentum in torch convention (1 - m).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any, Sequence
 
-def keras_graphs(source) -> list:
-    return []
+import libcst as cst
+
+from nnlint.graph import LayerGraph, Node
+from nnlint.source import SourceFile
+from nnlint.source.functional import Dataflow, Ref, _body
+from nnlint.source.literals import call_arguments, literal
+
+
+@dataclass(frozen=True)
+class KerasSpec:
+    op: str
+    params: tuple[str, ...] = ()  # positional parameter names (after `inputs` for tf.layers functions)
+    activation: str | None = None  # the parameter that names an activation, if any
+
+
+def _specs(op: str, names: str, params: tuple[str, ...] = (), activation: str | None = None) -> dict[str, KerasSpec]:
+    return {name: KerasSpec(op, params, activation) for name in names.split()}
+
+
+_CONV = ("filters", "kernel_size", "strides", "padding")
+_BN = ("axis", "momentum", "epsilon", "center", "scale")
+
+# keras.layers.<name>
+KERAS_LAYERS: dict[str, KerasSpec] = {
+    **_specs("linear", "Dense", ("units", "activation", "use_bias"), "activation"),
+    **_specs("linear", "EinsumDense", (), "activation"),
+    **_specs("conv", "Conv1D Conv2D Conv3D Convolution1D Convolution2D Convolution3D Conv1DTranspose Conv2DTranspose "
+             "Conv3DTranspose Convolution2DTranspose SeparableConv1D SeparableConv2D", _CONV, "activation"),
+    **_specs("conv", "DepthwiseConv1D DepthwiseConv2D", ("kernel_size", "strides", "padding"), "activation"),
+    **_specs("dropout", "Dropout SpatialDropout1D SpatialDropout2D SpatialDropout3D AlphaDropout", ("rate",)),
+    **_specs("batchnorm", "BatchNormalization SyncBatchNormalization", _BN),
+    **_specs("layernorm", "LayerNormalization RMSNormalization"),
+    **_specs("groupnorm", "GroupNormalization"),
+    **_specs("relu", "ReLU"),
+    **_specs("leaky_relu", "LeakyReLU"),
+    **_specs("prelu", "PReLU"),
+    **_specs("elu", "ELU"),
+    **_specs("threshold", "ThresholdedReLU"),
+    **_specs("softmax", "Softmax", ("axis",)),
+    **_specs("flatten", "Flatten"),
+    **_specs("reshape", "Reshape", ("target_shape",)),
+    **_specs("transpose", "Permute", ("dims",)),
+    **_specs("identity", "Identity"),
+    **_specs(
+        "pool",
+        "MaxPooling1D MaxPooling2D MaxPooling3D AveragePooling1D AveragePooling2D AveragePooling3D MaxPool1D MaxPool2D "
+        "MaxPool3D AvgPool1D AvgPool2D AvgPool3D GlobalAveragePooling1D GlobalAveragePooling2D GlobalAveragePooling3D "
+        "GlobalMaxPooling1D GlobalMaxPooling2D GlobalMaxPooling3D GlobalAvgPool1D GlobalAvgPool2D GlobalAvgPool3D "
+        "GlobalMaxPool1D GlobalMaxPool2D GlobalMaxPool3D",
+        ("pool_size", "strides", "padding"),
+    ),
+    **_specs("rnn", "LSTM GRU SimpleRNN CuDNNLSTM CuDNNGRU", ("units",)),
+    **_specs("embedding", "Embedding", ("input_dim", "output_dim")),
+    **_specs("attention", "MultiHeadAttention Attention AdditiveAttention", ("num_heads", "key_dim")),
+    **_specs("concat", "Concatenate", ("axis",)),
+    **_specs("add", "Add"),
+    **_specs("input", "InputLayer", ("input_shape",)),
+}
+KERAS_ACTIVATION_LAYER = "Activation"
+KERAS_WRAPPERS = frozenset({"Bidirectional", "TimeDistributed"})
+KERAS_MERGE_FUNCTIONS = {"concatenate": "concat", "add": "add"}
+SEQUENTIALS = frozenset({"keras.Sequential", "keras.models.Sequential"})
+MODELS = frozenset({"keras.Model", "keras.models.Model"})
+INPUTS = frozenset({"keras.Input", "keras.layers.Input"})
+
+# Activation names (strings, keras.activations.<name>, tf.nn.<name>) -> op kind; None: no activation.
+ACTIVATIONS: dict[str, str | None] = {
+    "linear": None, "relu": "relu", "relu6": "relu6", "sigmoid": "sigmoid", "hard_sigmoid": "hardsigmoid",
+    "tanh": "tanh", "softmax": "softmax", "log_softmax": "log_softmax", "elu": "elu", "selu": "selu",
+    "gelu": "gelu", "swish": "silu", "silu": "silu", "softplus": "softplus", "softsign": "softsign",
+    "leaky_relu": "leaky_relu", "mish": "mish", "hard_swish": "hardswish", "hard_silu": "hardswish",
+}
+
+# TF functions on tensors: qualified (after folding tensorflow.compat.v1 into tensorflow) -> spec.
+# params: the parameters after the tensor.
+_TF_ACTIVATIONS = {f"tensorflow.nn.{name}": KerasSpec(op) for name, op in ACTIVATIONS.items() if op and name != "linear"}
+TF_FUNCTIONS: dict[str, KerasSpec] = {
+    **_TF_ACTIVATIONS,
+    "tensorflow.nn.softmax": KerasSpec("softmax", ("axis",)),
+    "tensorflow.nn.log_softmax": KerasSpec("log_softmax", ("axis",)),
+    "tensorflow.sigmoid": KerasSpec("sigmoid"), "tensorflow.tanh": KerasSpec("tanh"),
+    "tensorflow.math.sigmoid": KerasSpec("sigmoid"), "tensorflow.math.tanh": KerasSpec("tanh"),
+    "tensorflow.log": KerasSpec("log"), "tensorflow.math.log": KerasSpec("log"),
+    "tensorflow.reshape": KerasSpec("reshape"), "tensorflow.transpose": KerasSpec("transpose"),
+    "tensorflow.layers.dense": KerasSpec("linear", ("units", "activation", "use_bias"), "activation"),
+    "tensorflow.layers.conv1d": KerasSpec("conv", _CONV, "activation"),
+    "tensorflow.layers.conv2d": KerasSpec("conv", _CONV, "activation"),
+    "tensorflow.layers.conv3d": KerasSpec("conv", _CONV, "activation"),
+    "tensorflow.layers.dropout": KerasSpec("dropout", ("rate",)),
+    "tensorflow.layers.batch_normalization": KerasSpec("batchnorm", _BN),
+    "tensorflow.layers.flatten": KerasSpec("flatten"),
+    "tensorflow.layers.max_pooling1d": KerasSpec("pool"), "tensorflow.layers.max_pooling2d": KerasSpec("pool"),
+    "tensorflow.layers.average_pooling1d": KerasSpec("pool"), "tensorflow.layers.average_pooling2d": KerasSpec("pool"),
+}
+
+
+def _tf_name(qualified: str | None) -> str | None:
+    if qualified and qualified.startswith("tensorflow.compat.v1."):
+        return "tensorflow." + qualified[len("tensorflow.compat.v1."):]
+    return qualified
+
+
+def _layer_name(qualified: str | None) -> str | None:
+    """`keras.layers.Dense` (any submodule path under keras.layers) -> "Dense"."""
+    if qualified and qualified.startswith("keras.layers."):
+        return qualified.rsplit(".", 1)[-1]
+    return None
+
+
+def _shape(expr: cst.BaseExpression | None) -> tuple | None:
+    if isinstance(expr, (cst.Tuple, cst.List)):
+        values = []
+        for el in expr.elements:
+            if isinstance(el.value, cst.Name) and el.value.value == "None":
+                values.append(None)
+                continue
+            value = literal(el.value)
+            if not isinstance(value, int) or isinstance(value, bool):
+                return None
+            values.append(value)
+        return tuple(values)
+    value = literal(expr) if expr is not None else None
+    return (value,) if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+class KerasLayers:
+    """Lowers one Keras layer constructor (or a tf.layers call) into nodes appended to a chain."""
+
+    def __init__(self, source: SourceFile, text) -> None:
+        self.source = source
+        self.text = text
+
+    def is_layer(self, call: cst.Call) -> bool:
+        name = _layer_name(self.source.imports.resolve(call.func))
+        return name is not None and (name in KERAS_LAYERS or name in KERAS_WRAPPERS or name == KERAS_ACTIVATION_LAYER)
+
+    def lower(self, add, call: cst.Call, tail: Sequence[Node], site: cst.CSTNode | None = None) -> list[Node] | None:
+        """Nodes for the layer `call` applied to `tail` (None when `call` is no Keras layer).
+        `add(op, label, inputs, site, **attrs)` makes a node."""
+        name = _layer_name(self.source.imports.resolve(call.func))
+        if name is None:
+            return None
+        site = site if site is not None else call
+        label = self.text(call)
+        if name == KERAS_ACTIVATION_LAYER:
+            bound = call_arguments(call, ("activation",))
+            op = self.activation(bound.get("activation"))
+            if op is None:
+                return list(tail) if "activation" in bound and self._is_linear(bound["activation"]) else [
+                    add("opaque", label, tail, site)]
+            return [add(op, label, tail, site, cls=name, keras=True, **({"dim": -1} if "softmax" in op else {}))]
+        if name in KERAS_WRAPPERS:
+            inner = call.args[0].value if call.args and not call.args[0].keyword else None
+            if name == "Bidirectional" and isinstance(inner, cst.Call) and _layer_name(self.source.imports.resolve(inner.func)) in (
+                    "LSTM", "GRU", "SimpleRNN"):
+                attrs = self._attrs(KERAS_LAYERS["LSTM"], inner)
+                return [add("rnn", label, tail, site, cls=name, keras=True, bidirectional=True, **attrs)]
+            return [add("opaque", label, tail, site)]
+        spec = KERAS_LAYERS.get(name)
+        if spec is None:
+            return None
+        attrs = self._attrs(spec, call)
+        node = add(spec.op, label, tail, site, cls=name, keras=True, call=call, **attrs)
+        return self._activation(add, spec, call, node, label)
+
+    def lower_tf(self, add, spec: KerasSpec, call: cst.Call, tail: Sequence[Node], name: str) -> list[Node]:
+        """A TF function call on a tensor (`tf.layers.dense(x, 10)`, `tf.nn.relu(x)`)."""
+        attrs = self._attrs(spec, call, skip_first=True)
+        node = add(spec.op, self.text(call), tail, call, cls=name, keras=True, **attrs)
+        return self._activation(add, spec, call, node, self.text(call), skip_first=True)
+
+    def _activation(self, add, spec: KerasSpec, call: cst.Call, node: Node, label: str, skip_first: bool = False) -> list[Node]:
+        if spec.activation is None:
+            return [node]
+        bound = call_arguments(call, (("inputs",) + spec.params) if skip_first else spec.params)
+        expr = bound.get(spec.activation)
+        if expr is None or self._is_linear(expr):
+            return [node]
+        op = self.activation(expr)
+        if op is None:
+            return [add("opaque", f"activation {self.text(expr)} of {label}", [node], expr)]
+        extra = {"dim": -1} if op in ("softmax", "log_softmax") else {}
+        return [add(op, f"{self.text(expr)} activation of {label}", [node], expr, cls=node.attrs.get("cls"), keras=True,
+                    activation=True, **extra)]
+
+    def activation(self, expr: cst.BaseExpression | None) -> str | None:
+        if expr is None:
+            return None
+        value = literal(expr)
+        if isinstance(value, str):
+            return ACTIVATIONS.get(value)
+        qualified = _tf_name(self.source.imports.resolve(expr))
+        if qualified and (qualified.startswith(("keras.activations.", "tensorflow.nn.", "tensorflow.math."))):
+            return ACTIVATIONS.get(qualified.rsplit(".", 1)[-1])
+        if qualified in ("tensorflow.sigmoid", "tensorflow.tanh"):
+            return qualified.rsplit(".", 1)[-1]
+        return None
+
+    @staticmethod
+    def _is_linear(expr: cst.BaseExpression) -> bool:
+        return literal(expr) == "linear" or (isinstance(expr, cst.Name) and expr.value == "None")
+
+    def _attrs(self, spec: KerasSpec, call: cst.Call, skip_first: bool = False) -> dict[str, Any]:
+        params = (("inputs",) + spec.params) if skip_first else spec.params
+        bound = call_arguments(call, params)
+        values = {k: literal(v) for k, v in bound.items()}
+        attrs: dict[str, Any] = {}
+
+        def number(key: str) -> Any:
+            v = values.get(key)
+            return v if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
+        if spec.op == "linear" and number("units") is not None:
+            attrs["out_features"] = number("units")
+        if spec.op == "linear" and isinstance(values.get("use_bias"), bool):
+            attrs["bias"] = values["use_bias"]
+        if spec.op == "conv":
+            if number("filters") is not None:
+                attrs["out_channels"] = number("filters")
+            kernel = _shape(bound.get("kernel_size"))
+            if kernel is not None:
+                attrs["kernel_size"] = kernel[0] if len(kernel) == 1 else kernel
+            strides = _shape(bound.get("strides"))
+            if strides is not None:
+                attrs["stride"] = strides[0] if len(strides) == 1 else strides
+            if isinstance(values.get("padding"), str):
+                attrs["padding"] = values["padding"]
+            if isinstance(values.get("use_bias"), bool):
+                attrs["bias"] = values["use_bias"]
+        if spec.op == "dropout" and number("rate") is not None:
+            attrs["p"] = number("rate")
+        if spec.op == "batchnorm":
+            if number("momentum") is not None:
+                attrs["momentum"] = round(1 - number("momentum"), 10)
+            if isinstance(values.get("center"), bool):
+                attrs["affine"] = values["center"]
+        if spec.op == "rnn" and number("units") is not None:
+            attrs["hidden_size"] = number("units")
+        if spec.op == "embedding":
+            if number("input_dim") is not None:
+                attrs["num_embeddings"] = number("input_dim")
+            if number("output_dim") is not None:
+                attrs["embedding_dim"] = number("output_dim")
+        if spec.op == "softmax":
+            attrs["dim"] = number("axis") if number("axis") is not None else -1
+        for key in ("input_shape", "batch_input_shape"):
+            if key in bound:
+                shape = _shape(bound[key])
+                if shape is not None:
+                    attrs["input_shape"] = shape if key == "input_shape" else shape[1:]
+        return attrs
+
+
+# -- Sequential models ------------------------------------------------------------------------
+class _Scopes(cst.CSTVisitor):
+    """Every statement list: the module body and every indented block inside it."""
+
+    def __init__(self) -> None:
+        self.scopes: list[Sequence[cst.BaseStatement]] = []
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self.scopes.append(node.body)
+
+    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+        self.scopes.append(node.body)
+
+
+def _assign(stmt: cst.BaseStatement) -> tuple[str, cst.BaseExpression, cst.CSTNode] | None:
+    """`name = value` (a Name or dotted target, one target) as (target text, value, statement)."""
+    if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
+        return None
+    small = stmt.body[0]
+    if isinstance(small, cst.Assign) and len(small.targets) == 1:
+        target = small.targets[0].target
+    elif isinstance(small, cst.AnnAssign) and small.value is not None:
+        target = small.target
+    else:
+        return None
+    from nnlint.source.imports import dotted_name
+
+    name = dotted_name(target)
+    return (name, small.value, stmt) if name else None
+
+
+class KerasLowering:
+    def __init__(self, source: SourceFile) -> None:
+        self.source = source
+        self._text = Dataflow(source, LayerGraph()).text
+        self.layers = KerasLayers(source, self._text)
+
+    def graphs(self) -> list[LayerGraph]:
+        scopes = _Scopes()
+        self.source.module.visit(scopes)
+        graphs: list[LayerGraph] = []
+        for body in scopes.scopes:
+            graphs += self.sequentials(body)
+        done: set[int] = set()
+        for name, body in _function_scopes(self.source.module):
+            if id(body) in done:
+                continue
+            done.add(id(body))
+            graph = LayerGraph("keras", name)
+            flow = KerasFlow(self.source, graph, self.layers)
+            returned = flow.run_body(body)
+            if flow.built:
+                for node in flow.model_outputs or returned:
+                    graph.mark_output(node)
+                graphs.append(graph)
+        return graphs
+
+    def sequentials(self, body: Sequence[cst.BaseStatement]) -> list[LayerGraph]:
+        graphs = []
+        for index, stmt in enumerate(body):
+            call = _sequential_in(stmt, self.source)
+            if call is None:
+                continue
+            assigned = _assign(stmt)
+            target = assigned[0] if assigned and assigned[1] is call else None
+            graph = LayerGraph("keras", target or "")
+            tail: list[Node] = []
+            bound = call_arguments(call, ("layers",))
+            layers = bound.get("layers")
+            entries: list[cst.BaseExpression] = []
+            if isinstance(layers, (cst.List, cst.Tuple)):
+                entries = [e.value for e in layers.elements]
+            elif layers is not None:
+                entries = [layers]
+            if target:
+                for later in body[index + 1:]:
+                    added = _added(later, target)
+                    if added is None:
+                        break
+                    entries.append(added)
+            for entry in entries:
+                tail = self.entry(graph, entry, tail)
+            for node in tail:
+                graph.mark_output(node)
+            if graph.nodes:
+                graphs.append(graph)
+        return graphs
+
+    def entry(self, graph: LayerGraph, expr: cst.BaseExpression, tail: list[Node]) -> list[Node]:
+        def add(op, label, inputs, site, **attrs):
+            return graph.add(op, label, inputs, site=site, **attrs)
+
+        if isinstance(expr, cst.StarredElement):
+            return [graph.add("opaque", self._text(expr), tail, site=expr)]
+        if isinstance(expr, cst.Call):
+            if self.source.imports.resolve(expr.func) in INPUTS:
+                shape = _shape(call_arguments(expr, ("shape",)).get("shape"))
+                return [graph.add("input", self._text(expr), tail, site=expr, **({"shape": shape} if shape else {}))]
+            nodes = self.layers.lower(add, expr, tail)
+            if nodes is not None:
+                return nodes
+        return [graph.add("opaque", self._text(expr), tail, site=expr)]
+
+
+def _sequential_in(stmt: cst.BaseStatement, source: SourceFile) -> cst.Call | None:
+    """The Sequential(...) call a statement builds (`model = Sequential([...])` or a bare/returned one)."""
+    if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
+        return None
+    small = stmt.body[0]
+    value = getattr(small, "value", None)
+    if isinstance(value, cst.Call) and source.imports.resolve(value.func) in SEQUENTIALS:
+        return value
+    return None
+
+
+def _added(stmt: cst.BaseStatement, target: str) -> cst.BaseExpression | None:
+    """The layer of `<target>.add(layer)`; None for any other statement (ends the straight line)."""
+    if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1 or not isinstance(stmt.body[0], cst.Expr):
+        return None
+    call = stmt.body[0].value
+    if isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and call.func.attr.value == "add" \
+            and len(call.args) >= 1 and not call.args[0].keyword and not call.args[0].star:
+        from nnlint.source.imports import dotted_name
+
+        if dotted_name(call.func.value) == target:
+            return call.args[0].value
+    return None
+
+
+def _function_scopes(module: cst.Module) -> list[tuple[str, Sequence[cst.BaseStatement]]]:
+    out: list[tuple[str, Sequence[cst.BaseStatement]]] = [("<module>", module.body)]
+
+    class Finder(cst.CSTVisitor):
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+            out.append((node.name.value, _body(node)))
+
+    module.visit(Finder())
+    return out
+
+
+# -- the functional API and TF1 chains -------------------------------------------------------
+@dataclass
+class LayerInstance(Ref):
+    """A Keras layer bound to a name (`dense = Dense(8)`), applied when called."""
+
+    call: cst.Call
+
+
+class KerasFlow(Dataflow):
+    def __init__(self, source: SourceFile, graph: LayerGraph, layers: KerasLayers) -> None:
+        super().__init__(source, graph)
+        self.layers = layers
+        self.built = False  # any Keras/TF node made
+        self.model_outputs: list[Node] = []
+
+    def run_body(self, body: Sequence[cst.BaseStatement]) -> list[Node]:
+        self.returns.append([])
+        self.block(body, {})
+        return self.returns.pop()
+
+    def statement(self, stmt: cst.BaseStatement, env: dict[str, Any]) -> bool:
+        if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+            return False  # their own scopes
+        return super().statement(stmt, env)
+
+    def _add(self, op, label, inputs, site, **attrs):
+        self.built = True
+        return self.add(op, label, inputs, site, **attrs)
+
+    def call(self, call: cst.Call, env: dict[str, Any]) -> Any:
+        func = call.func
+        qualified = self.source.imports.resolve(func)
+        # Dense(10)(x), Concatenate()([a, b])
+        if isinstance(func, cst.Call) and self.layers.is_layer(func):
+            inputs = self.call_inputs(call, env)
+            return self.layers.lower(self._add, func, inputs, site=call) or []
+        if isinstance(func, cst.Name) and isinstance(env.get(func.value), LayerInstance):
+            inputs = self.call_inputs(call, env)
+            return self.layers.lower(self._add, env[func.value].call, inputs, site=call) or []
+        if qualified is not None:
+            if self.layers.is_layer(call):
+                return LayerInstance(call)
+            if qualified in INPUTS:
+                bound = call_arguments(call, ("shape",))
+                shape = _shape(bound.get("shape"))
+                return [self._add("input", self.text(call), (), call, **({"shape": shape} if shape else {}))]
+            if qualified in MODELS:
+                bound = call_arguments(call, ("inputs", "outputs"))
+                if "outputs" in bound:
+                    self.model_outputs += self.value(bound["outputs"], env)
+                return []
+            name = _layer_name(qualified)
+            if name in KERAS_MERGE_FUNCTIONS:
+                return [self._add(KERAS_MERGE_FUNCTIONS[name], self.text(call), self.call_inputs(call, env), call, cls=name)]
+            tf = _tf_name(qualified)
+            spec = TF_FUNCTIONS.get(tf)
+            if spec is not None and call.args and not call.args[0].keyword:
+                tail = self.value(call.args[0].value, env)
+                return self.layers.lower_tf(self._add, spec, call, tail, tf.rsplit(".", 1)[-1])
+            if tf == "tensorflow.nn.dropout" and call.args:
+                return [self._add("dropout", self.text(call), self.value(call.args[0].value, env), call, cls="dropout",
+                                  keras=True, **_tf_dropout_rate(call))]
+            if tf in ("tensorflow.concat", "tensorflow.keras.backend.concatenate") and call.args:
+                return [self._add("concat", self.text(call), self.value(call.args[0].value, env), call, cls="concat")]
+            if tf == "tensorflow.add" and len(call.args) >= 2:
+                inputs = self.value(call.args[0].value, env) + self.value(call.args[1].value, env)
+                return [self._add("add", self.text(call), inputs, call, cls="add")]
+        return self.unknown_call(call, env)
+
+
+def _tf_dropout_rate(call: cst.Call) -> dict[str, Any]:
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value in ("rate", "keep_prob"):
+            value = literal(arg.value)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                return {"p": value if arg.keyword.value == "rate" else round(1 - value, 10)}
+    return {}
+
+
+def keras_graphs(source: SourceFile) -> list[LayerGraph]:
+    if "keras" not in source.text and "tensorflow" not in source.text:
+        return []
+    return KerasLowering(source).graphs()

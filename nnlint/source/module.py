@@ -113,62 +113,70 @@ class ClassInfo:
         return None
 
 
-class _Events(cst.CSTVisitor):
-    """`self.<attr> = ...`, `self.<attr>.append/extend(...)` in __init__ (not in nested defs)."""
+class _Events:
+    """`self.<attr> = ...`, `self.<attr>.append/extend(...)` in __init__ statements (a plain walk
+    over statements: a libcst visitor costs as much as the parse)."""
 
     def __init__(self) -> None:
         self.events: list[tuple[str, str, cst.CSTNode, cst.BaseExpression, bool]] = []
-        self.loops = 0
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return False
+    def walk(self, stmts: Sequence[cst.BaseStatement], in_loop: bool = False) -> None:
+        for stmt in stmts:
+            if isinstance(stmt, cst.SimpleStatementLine):
+                for small in stmt.body:
+                    self.small(small, in_loop)
+            elif isinstance(stmt, (cst.For, cst.While)):
+                self.walk(_body(stmt), True)
+                if stmt.orelse is not None:
+                    self.walk(_body(stmt.orelse), True)
+            elif isinstance(stmt, cst.If):
+                self.walk(_body(stmt), in_loop)
+                if stmt.orelse is not None:
+                    self.walk([stmt.orelse] if isinstance(stmt.orelse, cst.If) else _body(stmt.orelse), in_loop)
+            elif isinstance(stmt, cst.With):
+                self.walk(_body(stmt), in_loop)
+            elif isinstance(stmt, cst.Try):
+                self.walk(_body(stmt), in_loop)
+                for handler in stmt.handlers:
+                    self.walk(_body(handler), in_loop)
+                for extra in (stmt.orelse, stmt.finalbody):
+                    if extra is not None:
+                        self.walk(_body(extra), in_loop)
 
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        return False
-
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return False
-
-    def visit_For(self, node: cst.For) -> None:
-        self.loops += 1
-
-    def leave_For(self, node: cst.For) -> None:
-        self.loops -= 1
-
-    def visit_While(self, node: cst.While) -> None:
-        self.loops += 1
-
-    def leave_While(self, node: cst.While) -> None:
-        self.loops -= 1
-
-    def visit_Assign(self, node: cst.Assign) -> None:
-        for target in node.targets:
-            attr = _self_attr(target.target)
+    def small(self, small: cst.BaseSmallStatement, in_loop: bool) -> None:
+        if isinstance(small, cst.Assign):
+            for target in small.targets:
+                attr = _self_attr(target.target)
+                if attr:
+                    self.events.append((attr, "assign", small, small.value, in_loop))
+                elif isinstance(target.target, (cst.Tuple, cst.List)):
+                    for element in target.target.elements:
+                        attr = _self_attr(element.value)
+                        if attr:
+                            self.events.append((attr, "other", small, small.value, True))
+        elif isinstance(small, cst.AnnAssign):
+            attr = _self_attr(small.target)
+            if attr and small.value is not None:
+                self.events.append((attr, "assign", small, small.value, in_loop))
+        elif isinstance(small, cst.AugAssign):
+            attr = _self_attr(small.target)
             if attr:
-                self.events.append((attr, "assign", node, node.value, self.loops > 0))
-
-    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-        attr = _self_attr(node.target)
-        if attr and node.value is not None:
-            self.events.append((attr, "assign", node, node.value, self.loops > 0))
-
-    def visit_AugAssign(self, node: cst.AugAssign) -> None:
-        attr = _self_attr(node.target)
-        if attr:
-            self.events.append((attr, "other", node, node.value, True))
-
-    def visit_Call(self, node: cst.Call) -> None:
-        func = node.func
-        if isinstance(func, cst.Attribute):
-            attr = _self_attr(func.value)
-            if attr:
-                kind = func.attr.value if func.attr.value in ("append", "extend") and len(node.args) == 1 else "other"
-                value = node.args[0].value if node.args else node
-                self.events.append((attr, kind, node, value, self.loops > 0))
-            elif isinstance(func.value, cst.Name) and func.value.value == "self" and func.attr.value in ("add_module", "register_module"):
+                self.events.append((attr, "other", small, small.value, True))
+        elif isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
+            node = small.value
+            func = node.func
+            if isinstance(func, cst.Attribute):
+                attr = _self_attr(func.value)
+                if attr:
+                    kind = func.attr.value if func.attr.value in ("append", "extend") and len(node.args) == 1 else "other"
+                    value = node.args[0].value if node.args else node
+                    self.events.append((attr, kind, node, value, in_loop))
+                elif isinstance(func.value, cst.Name) and func.value.value == "self" and func.attr.value in (
+                        "add_module", "register_module"):
+                    name = literal(node.args[0].value) if node.args else None
+                    self.events.append((name if isinstance(name, str) else "*", "other", node, node, True))
+            elif isinstance(func, cst.Name) and func.value == "setattr":
                 self.events.append(("*", "other", node, node, True))
-        elif isinstance(func, cst.Name) and func.value == "setattr":
-            self.events.append(("*", "other", node, node, True))
 
 
 def _self_attr(expr: cst.BaseExpression) -> str | None:
@@ -234,8 +242,7 @@ class ModuleIndex:
 
     def _init_table(self, info: ClassInfo, init: cst.FunctionDef) -> dict[str, Any]:
         events = _Events()
-        for stmt in _body(init):
-            stmt.visit(events)
+        events.walk(_body(init))
         scope = _body(init)
         by_attr: dict[str, list] = {}
         for attr, kind, node, value, in_loop in events.events:

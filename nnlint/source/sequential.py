@@ -121,6 +121,8 @@ class SequentialLowering:
         self.constants = Constants(source.module)
 
     def graphs(self) -> list[LayerGraph]:
+        if "Sequential" not in self.source.text:
+            return []  # the visitor costs as much as the parse: skip files that cannot match
         finder = _SequentialCalls(self.source)
         self.source.module.visit(finder)
         graphs = []
