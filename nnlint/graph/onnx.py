@@ -120,6 +120,9 @@ _DEFAULT_DOMAINS = ("", "ai.onnx")
 # Ops that make new values from nothing, or that are random: never folded as constants.
 _NOT_FOLDABLE = {"RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike",
                  "Multinomial", "Bernoulli", "Dropout", "If", "Loop", "Scan"}
+# Kinds whose attributes or sizes _classify reads (the others are just their kind).
+_SIZED = {"dropout", "batchnorm", "layernorm", "instancenorm", "groupnorm", "softmax", "log_softmax", "concat",
+          "linear", "conv", "rnn", "embedding", "hardtanh", "pool"}
 _CONTROL_FLOW = {"If", "Loop", "Scan", "SequenceMap"}
 _SHAPE_KEEPING = {"Identity", "Cast", "CastLike"}
 _RNN_GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}
@@ -324,14 +327,19 @@ class _Lowerer:
 
     def _fusions(self, nodes: Any, scope: _Scope) -> dict[int, int]:
         """Add index -> MatMul index for MatMul(x, W) whose only use is Add(., b), W and b static."""
+        products = {node.output[0] for node in nodes if node.op_type == "MatMul" and node.output}
+        if not products:
+            return {}
         uses: dict[str, list[int]] = {}
         static = set()
         for index, node in enumerate(nodes, start=1):
             for name in node.input:
-                uses.setdefault(name, []).append(index)
+                if name in products:
+                    uses.setdefault(name, []).append(index)
             for _, sub in _subgraphs(node):
                 for name in _free_names(sub, self.free_cache):
-                    uses.setdefault(name, []).append(index)
+                    if name in products:
+                        uses.setdefault(name, []).append(index)
             if node.op_type == "Constant" or (node.op_type in _SHAPE_KEEPING | {"Transpose"} and node.input and (scope.is_static(node.input[0]) or node.input[0] in static)):
                 static.update(node.output)
         fused: dict[int, int] = {}
@@ -413,6 +421,8 @@ class _Lowerer:
         if node.domain not in _DEFAULT_DOMAINS or op not in _KINDS:
             return "opaque", attrs
         kind = _KINDS[op]
+        if kind not in _SIZED:
+            return kind, attrs
         inputs = list(node.input)
         dims = lambda i: scope.dims.get(inputs[i]) if len(inputs) > i and inputs[i] else None  # noqa: E731
         if kind == "dropout":
