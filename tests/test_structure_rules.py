@@ -414,3 +414,58 @@ def test_fixture_markers(path):
                       for code in re.findall(r"NN\d{3}", match.group(1)) if code in MINE)
     found = sorted((d.line, d.code) for d in lint(text, path=path.name, select=MINE))
     assert found == expected
+
+
+# --- Keras models --------------------------------------------------------------------------------
+KERAS_MODEL = """\
+from tensorflow import keras
+from tensorflow.keras import layers
+
+classifier = keras.Sequential([
+    layers.Conv2D(32, 5, activation="relu", input_shape=(28, 28, 1)),
+    layers.MaxPooling2D(2),
+    layers.Conv2D(64, 5, activation="relu"),
+    layers.MaxPooling2D(),
+    layers.MaxPooling2D(),
+    layers.Conv2D(64, (3, 3), activation="relu"),
+    layers.Flatten(),
+    layers.BatchNormalization(momentum=0.99),
+    layers.Dropout(rate=0.9),
+    layers.Dense(128),
+    layers.Dense(10, activation="softmax"),
+    layers.Activation("softmax"),
+])
+
+inputs = keras.Input(shape=(32, 32, 3))
+x = layers.Conv2D(16, 3, padding="same", activation="relu")(inputs)
+x = layers.MaxPooling2D(pool_size=4)(x)
+x = layers.Conv2D(16, 3, strides=2, activation="relu")(x)
+x = layers.Reshape((4, 4))(x)
+outputs = layers.Dense(1)(layers.Reshape((-1, 16))(x))
+
+fine = keras.Sequential([
+    keras.Input(shape=(28, 28, 1)),
+    layers.Conv2D(32, 3, activation="relu"),
+    layers.MaxPooling2D(),
+    layers.Conv2D(64, 3, activation="relu"),
+    layers.MaxPooling2D(),
+    layers.Reshape((5 * 5, 64)),
+    layers.Reshape((-1,)),
+    layers.Dense(10),
+])
+"""
+
+
+def test_keras_models_on_the_shared_graph_rules():
+    assert codes(KERAS_MODEL, select=MINE) == [(10, 5, "NN106"), (13, 25, "NN109"), (15, 5, "NN104"),
+                                               (16, 5, "NN105"), (23, 5, "NN106")]
+
+
+def test_keras_messages_speak_keras():
+    by_code = {d.code + str(d.line): d.message for d in lint(KERAS_MODEL, select=MINE)}
+    assert by_code["NN10610"].endswith(" shrinks its 2x2 input to 0x0 ('valid' padding, window (3, 3), stride 1): the "
+                                       "model cannot be built; use padding='same' or a smaller window or stride")
+    assert by_code["NN10623"].endswith(" reshapes (3, 3, 16) (144 values per sample) to (4, 4), "
+                                  "which holds 16 and cannot hold 144; make the target shape multiply to 144")
+    assert "rate=0.9 looks like a keep probability" in by_code["NN10913"] and by_code["NN10913"].endswith("use rate=0.1")
+    assert "the two Dense layers collapse" in by_code["NN10415"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 import libcst as cst
 
@@ -12,7 +12,8 @@ from nnlint.graph.ir import inside_same_call, seen_from
 from nnlint.graph.ops import (ACTIVATION, BATCHNORM, CONV, DROPOUT, IDENTITY, LINEAR, OTHER_NORM, POOL, RESHAPE,
                               TRANSPARENT)
 from nnlint.registry import Finding, Option, Rule
-from nnlint.source.literals import call_arguments
+from nnlint.source.literals import call_arguments, literal
+from nnlint.source.keras import KERAS_LAYERS
 from nnlint.source.torch_nn import TORCH_NN
 
 
@@ -77,15 +78,28 @@ def _bound_arguments(node: Node) -> dict[str, cst.BaseExpression] | None:
     call = _constructor(node)
     if call is None or any(arg.star for arg in call.args):
         return None
-    cls = str(node.attrs.get("cls"))
-    spec = TORCH_NN.get(cls)
-    if spec is None and cls in _FUNCTIONAL_PARAMS:
-        return call_arguments(call, _FUNCTIONAL_PARAMS[cls])
-    if spec is None:
+    params = _parameters(node)
+    if params is None:
         if any(arg.keyword is None for arg in call.args):
             return None
         return {arg.keyword.value: arg.value for arg in call.args}
-    return call_arguments(call, spec.params)
+    return call_arguments(call, params)
+
+
+def _parameters(node: Node) -> tuple[str, ...] | None:
+    """The positional parameter names of the layer's constructor (or functional call)."""
+    cls = str(node.attrs.get("cls"))
+    if node.attrs.get("keras"):
+        spec = KERAS_LAYERS.get(cls)
+        return spec.params if spec is not None else None
+    if cls in TORCH_NN:
+        return TORCH_NN[cls].params
+    return _FUNCTIONAL_PARAMS.get(cls)
+
+
+def _keras_name(node: Node, name: str) -> str:
+    """What the user calls a parameter: Keras says rate where torch says p."""
+    return {"p": "rate"}.get(name, name) if node.attrs.get("keras") else name
 
 
 def argument(node: Node, name: str, default: Any) -> Any:
@@ -100,7 +114,7 @@ def argument_site(node: Node, name: str) -> Any:
     """Where the user wrote argument `name` of the layer: its expression, else the layer."""
     site = node.attrs.get(f"{name}_site")
     if site is None:
-        site = (_bound_arguments(node) or {}).get(name)
+        site = (_bound_arguments(node) or {}).get(_keras_name(node, name))
     return site if site is not None else node
 
 
@@ -212,6 +226,8 @@ class MissingNonlinearity(Rule):
                     continue
                 reported.add(_site_key(second))
                 at, seen_first = seen_from(second, first), seen_from(first, second)
+                if second.attrs.get("keras"):
+                    noun = str(second.attrs.get("cls", noun))
                 yield self.report(
                     at,
                     f"{at.label} follows {seen_first.label}{_via(between)} with no activation in between: "
@@ -320,6 +336,11 @@ class LayerShapeMismatch(Rule):
                         related=((producer, f"{producer.label} produces {incoming[1]} {noun}"),),
                     )
             sizes[node.id] = self._produces(node, incoming)
+        if graph.origin == "keras" or any(n.attrs.get("keras") for n in graph.nodes[:1]):
+            for node, message in _KerasShapes(graph).problems:
+                if _site_key(node) not in reported:
+                    reported.add(_site_key(node))
+                    yield self.report(node, message)
 
     @staticmethod
     def _incoming(node: Node, sizes: dict) -> tuple[str, int, Node] | None:
@@ -383,6 +404,129 @@ class LayerShapeMismatch(Rule):
         return None
 
 
+# --- static per-sample shapes (NN106, Keras: channels-last, the batch dimension left out) ------
+def _ints(value: Any) -> tuple[int, ...] | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return (value,)
+    if isinstance(value, tuple) and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        return value
+    return None
+
+
+def _window(node: Node, size_name: str, default_size: Any) -> tuple[tuple, tuple, str] | None:
+    """(size, strides, padding) of a Keras conv/pool window, defaults filled in; None if unknown."""
+    bound = _bound_arguments(node)
+    if bound is None or "dilation_rate" in bound or "data_format" in bound:
+        return None
+    values = {name: literal_tuple(expr) for name, expr in bound.items()}
+    size = _ints(node.attrs.get("kernel_size") if size_name == "kernel_size" else values.get(size_name, default_size)
+                 if size_name in bound else default_size)
+    strides = _ints(node.attrs.get("stride")) if "stride" in node.attrs else (
+        _ints(values.get("strides")) if "strides" in bound else size if size_name == "pool_size" else (1,))
+    padding = node.attrs.get("padding") or (values.get("padding") if "padding" in bound else "valid")
+    if size is None or strides is None or padding not in ("valid", "same"):
+        return None
+    return size, strides, padding
+
+
+def literal_tuple(expr: cst.BaseExpression) -> Any:
+    if isinstance(expr, (cst.Tuple, cst.List)):
+        values = tuple(literal(e.value) for e in expr.elements)
+        return values if all(isinstance(v, int) and not isinstance(v, bool) for v in values) else None
+    return literal(expr)
+
+
+def _spatial(shape: tuple, window: tuple[tuple, tuple, str]) -> list[int] | None:
+    size, strides, padding = window
+    dims = shape[:-1]
+    if len(size) == 1:
+        size = size * len(dims)
+    if len(strides) == 1:
+        strides = strides * len(dims)
+    if len(size) != len(dims) or len(strides) != len(dims) or any(d is None for d in dims):
+        return None
+    if padding == "same":
+        return [-(-d // st) for d, st in zip(dims, strides)]
+    return [(d - k) // st + 1 for d, k, st in zip(dims, size, strides)]
+
+
+def _product(values: Iterable[int]) -> int:
+    total = 1
+    for v in values:
+        total *= v
+    return total
+
+
+class _KerasShapes:
+    """Per-sample output shapes of a Keras graph from a static input shape; problems found on the way."""
+
+    def __init__(self, graph: LayerGraph) -> None:
+        self.shapes: dict[int, tuple | None] = {}
+        self.problems: list[tuple[Node, str]] = []
+        for node in graph.nodes:
+            self.shapes[node.id] = self._out(node, self._in(node))
+
+    def _in(self, node: Node) -> tuple | None:
+        given = node.attrs.get("input_shape")
+        if isinstance(given, tuple) and all(isinstance(d, int) for d in given):
+            return given
+        if len(node.inputs) != 1:
+            return None
+        return self.shapes.get(node.inputs[0])
+
+    def _out(self, node: Node, shape: tuple | None) -> tuple | None:
+        if node.op == "input":
+            given = node.attrs.get("shape")
+            return given if isinstance(given, tuple) and all(isinstance(d, int) for d in given) else None
+        if shape is None or not node.attrs.get("keras"):
+            return None
+        cls = str(node.attrs.get("cls"))
+        if node.op in (ACTIVATION | DROPOUT | IDENTITY | BATCHNORM | OTHER_NORM | {"softmax", "log_softmax"}) - {"glu"}:
+            return shape
+        if node.op == "linear" and cls == "Dense":
+            units = node.attrs.get("out_features")
+            return shape[:-1] + (units,) if isinstance(units, int) else None
+        if node.op == "flatten":
+            return (_product(shape),) if None not in shape else None
+        if node.op == "reshape" and cls == "Reshape":
+            return self._reshape(node, shape)
+        if node.op == "conv" and not any(w in cls for w in ("Transpose", "Depthwise")):
+            window = _window(node, "kernel_size", None)
+            filters = node.attrs.get("out_channels")
+            return self._shrink(node, shape, window, filters if isinstance(filters, int) else None)
+        if node.op in POOL:
+            if cls.startswith("Global"):
+                return None if "keepdims" in (_bound_arguments(node) or {}) else shape[-1:]
+            return self._shrink(node, shape, _window(node, "pool_size", (2,)), shape[-1])
+        return None
+
+    def _shrink(self, node: Node, shape: tuple, window, channels: int | None) -> tuple | None:
+        dims = _spatial(shape, window) if window is not None else None
+        if dims is None:
+            return None
+        if any(d < 1 for d in dims):
+            size, strides, _ = window
+            self.problems.append((node, f"{node.label} shrinks its {'x'.join(map(str, shape[:-1]))} input to "
+                                        f"{'x'.join(map(str, dims))} ('valid' padding, window {size[0] if len(size) == 1 else size}, "
+                                        f"stride {strides[0] if len(strides) == 1 else strides}): the model cannot be "
+                                        "built; use padding='same' or a smaller window or stride"))
+            return None
+        return tuple(dims) + (channels,) if channels is not None else None
+
+    def _reshape(self, node: Node, shape: tuple) -> tuple | None:
+        target = (_bound_arguments(node) or {}).get("target_shape")
+        target = literal_tuple(target) if target is not None else None
+        if not isinstance(target, tuple) or None in shape or target.count(-1) > 1:
+            return None
+        size, known = _product(shape), _product(d for d in target if d != -1)
+        if (-1 in target and (known == 0 or size % known)) or (-1 not in target and known != size):
+            self.problems.append((node, f"{node.label} reshapes {shape} ({size} values per sample) to {target}, "
+                                        f"which {'cannot hold' if -1 in target else 'holds ' + str(known) + ' and cannot hold'} "
+                                        f"{size}; make the target shape multiply to {size}"))
+            return None
+        return tuple(size // known if d == -1 else d for d in target)
+
+
 class DropoutProbabilitySuspicious(Rule):
     """A drop probability outside [0, 1) is an error; a very high one usually is TF1's
     keep_prob (the probability to KEEP a unit) ported as PyTorch's p (the probability to drop)."""
@@ -402,12 +546,14 @@ class DropoutProbabilitySuspicious(Rule):
             p = drop.attrs.get("p")
             if not _number(p) or _site_key(drop) in reported or _inlined(drop):
                 continue
+            name = _keras_name(drop, "p")
             if p < 0 or p >= 1:
-                message = (f"{drop.label} has p={p}: a drop probability must be in [0, 1) "
-                           f"({'it raises at construction' if p < 0 or p > 1 else 'p=1 zeroes every activation'}); fix the value")
+                message = (f"{drop.label} has {name}={p}: a drop probability must be in [0, 1) "
+                           f"({'it raises at construction' if p < 0 or p > 1 else f'{name}=1 zeroes every activation'}); "
+                           "fix the value")
             elif p >= threshold:
-                message = (f"{drop.label} drops {p:.0%} of the activations: p={p} looks like a keep "
-                           f"probability (TF1 keep_prob) ported as the drop probability; use p={round(1 - p, 6):g}")
+                message = (f"{drop.label} drops {p:.0%} of the activations: {name}={p} looks like a keep "
+                           f"probability (TF1 keep_prob) ported as the drop probability; use {name}={round(1 - p, 6):g}")
             else:
                 continue
             reported.add(_site_key(drop))
