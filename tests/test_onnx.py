@@ -606,3 +606,12 @@ def test_nn112_never_reports_graph_inputs_of_other_front_ends():
     found = list(DanglingGraphNode().check(graph, {}))
     assert [(f.site.label, f.message.split(" reaches")[0]) for f in found] == [
         ("'aux'", "'aux' (and 1 more node of the same dead branch)")]
+
+
+def test_nodes_without_outputs_are_side_effects_not_dead_layers():
+    model = build([N("Relu", ["x"], ["y"], name="act"), helper.make_node("Print", ["x"], [], name="log", domain="debug")],
+                  check=False)
+    model.opset_import.append(helper.make_opsetid("debug", 1))
+    [g] = lowered(model)
+    assert [n.label for n in g.nodes] == ["'act'"]
+    assert codes(model) == []

@@ -318,6 +318,8 @@ class _Lowerer:
                     for name in node.output:
                         producer[name] = owner
                 continue
+            if not any(node.output):
+                continue  # no outputs: a side effect (a custom logging op), never a layer in the chain
             if self._fold(node, scope):
                 continue
             self._lower_node(graph, node, index, context, scope, producer, fused_bias=(index in fused.values()))
