@@ -461,3 +461,51 @@ def test_non_module_classes_have_no_graph():
                 return x
     """))
     assert [g for g in layer_graphs(source) if g.origin == "nn.Module"] == []
+
+
+# -- Sequential refinements -----------------------------------------------------------------------
+def sequential_graphs(code):
+    source = SourceFile.parse("m.py", HEADER + textwrap.dedent(code))
+    return {g.name: g for g in layer_graphs(source) if g.origin == "nn.Sequential"}
+
+
+def test_add_module_and_append_in_straight_line_code_extend_the_sequential():
+    code = """
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.features = nn.Sequential()
+                self.features.add_module("fc", nn.Linear(8, 8))
+                self.features.add_module("drop", nn.Dropout(0.5))
+                self.features.add_module("bn", nn.BatchNorm1d(8))
+
+            def forward(self, x):
+                return self.features(x)
+
+
+        def make():
+            seq = nn.Sequential(nn.Linear(4, 4))
+            seq.append(nn.Dropout(0.2))
+            for _ in range(3):
+                seq.append(nn.ReLU())
+            seq.append(nn.BatchNorm1d(4))
+            return seq
+    """
+    graphs = sequential_graphs(code)
+    assert [n.label for n in graphs["self.features"].nodes] == ["'fc' (Linear)", "'drop' (Dropout)", "'bn' (BatchNorm1d)"]
+    # the loop makes the rest unknown: an opaque node ends the chain, so no NN101 for `seq`
+    assert [n.op for n in graphs["seq"].nodes] == ["linear", "dropout", "opaque"]
+    assert [n.op for n in graphs["seq"].output_nodes()] == ["opaque"]
+    assert nn101(code) == [(10, 42, "NN101")]
+
+
+def test_list_comprehension_with_literal_range_is_expanded():
+    graphs = sequential_graphs("""
+        blocks = nn.Sequential(*[nn.Linear(16, 16) for _ in range(3)], nn.Dropout(0.1))
+        layers = [nn.Conv2d(8, 8, 3) for _ in range(2)]
+        convs = nn.Sequential(*layers)
+        unknown = nn.Sequential(*[nn.Linear(16, 16) for _ in range(depth)])
+    """)
+    assert [n.op for n in graphs["blocks"].nodes] == ["linear", "linear", "linear", "dropout"]
+    assert [n.op for n in graphs["convs"].nodes] == ["conv", "conv"]
+    assert [n.op for n in graphs["unknown"].nodes] == ["opaque"]

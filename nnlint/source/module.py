@@ -261,8 +261,8 @@ class ModuleIndex:
             if literal(value) is not None or isinstance(value, cst.Name):
                 info._consts[attr] = value
             ref = self.ref(value, scope, f"self.{attr}", node)
-            for kind, _node, extra, in_loop in steps[1:]:
-                ref = _grow(ref, kind, extra, in_loop)
+            for kind, step, extra, in_loop in steps[1:]:
+                ref = _grow(ref, kind, extra, in_loop, step)
             table[attr] = ref
         return table
 
@@ -351,8 +351,12 @@ class ModuleIndex:
         return graphs
 
 
-def _grow(ref: Any, kind: str, value: cst.BaseExpression, in_loop: bool) -> Any:
-    """`self.layers.append(x)` / `.extend([...])` after `self.layers = nn.ModuleList(...)`."""
+def _grow(ref: Any, kind: str, value: cst.BaseExpression, in_loop: bool, step: cst.CSTNode) -> Any:
+    """`self.layers.append(x)` / `.extend([...])` after `self.layers = nn.ModuleList(...)`;
+    `self.seq.add_module(...)`/`.append(...)` after a Sequential (sequential.py follows those)."""
+    if isinstance(ref, SeqRef):
+        method = step.func.attr.value if isinstance(step, cst.Call) and isinstance(step.func, cst.Attribute) else None
+        return ref if method in ("add_module", "append") and not in_loop else None
     if not isinstance(ref, ListRef) or ref.count is None or kind not in ("append", "extend"):
         return None
     more = [value] if kind == "append" else _elements(value)

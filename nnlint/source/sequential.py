@@ -14,6 +14,7 @@ import libcst as cst
 from nnlint.graph import LayerGraph, Node
 from nnlint.source import SourceFile
 from nnlint.source.constants import Constants, constant_arguments
+from nnlint.source.imports import dotted_name
 from nnlint.source.literals import literal
 from nnlint.source.torch_nn import layer_spec
 
@@ -62,9 +63,21 @@ def _mentions(stmt: cst.CSTNode, name: str, target: cst.CSTNode | None = None) -
     return visitor.mentioned, visitor.contains_target
 
 
+_MAX_REPEAT = 16  # `[Block() for _ in range(N)]` is lowered as min(N, 16) copies
+
+
 def _list_elements(expr: cst.BaseExpression) -> list[cst.BaseExpression] | None:
+    """A literal list/tuple's elements, or `[elt for _ in range(<literal>)]` as repeated elt."""
     if isinstance(expr, (cst.List, cst.Tuple)) and not any(isinstance(e, cst.StarredElement) for e in expr.elements):
         return [e.value for e in expr.elements]
+    if isinstance(expr, cst.ListComp):
+        clause = expr.for_in
+        it = clause.iter
+        if clause.inner_for_in is None and not clause.ifs and clause.asynchronous is None and isinstance(it, cst.Call) \
+                and isinstance(it.func, cst.Name) and it.func.value == "range" and len(it.args) == 1 and not it.args[0].star:
+            n = literal(it.args[0].value)
+            if isinstance(n, int) and not isinstance(n, bool) and n >= 0:
+                return [expr.elt] * min(n, _MAX_REPEAT)
     return None
 
 
@@ -114,10 +127,48 @@ def _list_step(stmt: cst.BaseStatement, name: str, elements: list | None):
     return _UNKNOWN
 
 
+def _added_module(stmt: cst.BaseStatement, target: str) -> tuple[str | None, cst.BaseExpression] | None:
+    """(name, layer) of `<target>.add_module("name", layer)` / `<target>.append(layer)`."""
+    if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1 or not isinstance(stmt.body[0], cst.Expr):
+        return None
+    call = stmt.body[0].value
+    if not isinstance(call, cst.Call) or not isinstance(call.func, cst.Attribute) or dotted_name(call.func.value) != target:
+        return None
+    if any(arg.star or arg.keyword for arg in call.args):
+        return None
+    if call.func.attr.value == "append" and len(call.args) == 1:
+        return None, call.args[0].value
+    if call.func.attr.value == "add_module" and len(call.args) == 2:
+        name = literal(call.args[0].value)
+        return (name if isinstance(name, str) else "?"), call.args[1].value
+    return None
+
+
+class _DottedMentions(cst.CSTVisitor):
+    def __init__(self, target: str, head: str) -> None:
+        self.target, self.head, self.found = target, head, False
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if node.value == self.head and self.head == self.target:
+            self.found = True
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        if dotted_name(node) == self.target:
+            self.found = True
+        return not self.found
+
+
+def dotted_name_mentioned(stmt: cst.CSTNode, target: str, head: str) -> bool:
+    visitor = _DottedMentions(target, head)
+    stmt.visit(visitor)
+    return visitor.found
+
+
 class SequentialLowering:
     def __init__(self, source: SourceFile) -> None:
         self.source = source
         self.consumed: set[int] = set()
+        self._extended: dict[int, list[tuple]] = {}
         self.constants = Constants(source.module)
 
     def graphs(self) -> list[LayerGraph]:
@@ -129,13 +180,54 @@ class SequentialLowering:
         for call, scope in finder.found:
             if id(call) in self.consumed:
                 continue
-            graph = LayerGraph("nn.Sequential")
-            self.lower_sequential(graph, call, [], scope)
+            graph = LayerGraph("nn.Sequential", self._target(call, scope)[0] or "")
+            for node in self.lower_sequential(graph, call, [], scope):
+                graph.mark_output(node)
             graphs.append(graph)
         return graphs
 
     def lower_sequential(self, graph: LayerGraph, call: cst.Call, tail: list[Node], scope) -> list[Node]:
         self.consumed.add(id(call))
+        tail = self._lower_arguments(graph, call, tail, scope)
+        for name, expr in self._extensions(call, scope):
+            tail = self.lower_layer(graph, expr, tail, scope, name) if expr is not None else [
+                graph.add("opaque", "(later changes)", tail, site=name)]
+        return tail
+
+    def _target(self, call: cst.Call, scope) -> tuple[str | None, int]:
+        """The dotted name a statement of `scope` assigns the Sequential to, and that statement's index."""
+        for index, stmt in enumerate(scope):
+            if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1:
+                small = stmt.body[0]
+                if isinstance(small, cst.Assign) and small.value is call and len(small.targets) == 1:
+                    return dotted_name(small.targets[0].target), index
+                if isinstance(small, cst.AnnAssign) and small.value is call:
+                    return dotted_name(small.target), index
+        return None, -1
+
+    def _extensions(self, call: cst.Call, scope) -> list[tuple]:
+        """`seq.add_module(name, layer)` / `seq.append(layer)` in straight-line code after
+        `seq = nn.Sequential(...)`: (name, layer) pairs; a later statement that touches `seq`
+        any other way ends the list with (its node, None): unknown from there on."""
+        if id(call) in self._extended:
+            return self._extended[id(call)]
+        found: list[tuple] = []
+        self._extended[id(call)] = found
+        target, index = self._target(call, scope)
+        if not target or (".add_module(" not in self.source.text and ".append(" not in self.source.text):
+            return found
+        head = target.split(".")[0]
+        for stmt in scope[index + 1:]:
+            step = _added_module(stmt, target)
+            if step is not None:
+                found.append(step)
+                continue
+            if dotted_name_mentioned(stmt, target, head):
+                found.append((stmt, None))
+                break
+        return found
+
+    def _lower_arguments(self, graph: LayerGraph, call: cst.Call, tail: list[Node], scope) -> list[Node]:
         entries = self._named_entries(call)
         if entries is not None:
             for name, expr in entries:
