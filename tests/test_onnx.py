@@ -615,3 +615,10 @@ def test_nodes_without_outputs_are_side_effects_not_dead_layers():
     [g] = lowered(model)
     assert [n.label for n in g.nodes] == ["'act'"]
     assert codes(model) == []
+
+
+def test_without_the_onnx_package_an_onnx_file_is_nn003_naming_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "onnx", None)  # `import onnx` now raises ImportError
+    [d] = lint_model(mlp_dropout_bn())
+    assert (d.line, d.column, d.code) == (1, 1, "NN003")
+    assert d.message == "cannot load ONNX model: the onnx package is not installed: pip install 'nnlint[onnx]'"
