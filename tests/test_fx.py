@@ -377,6 +377,23 @@ def test_unused_modules_are_the_topmost_registered_modules_the_trace_never_reach
                 return x * x.sigmoid()
 
 
+        class Block(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(4, 4)
+                self.gate = nn.Linear(4, 4)
+                self.skip = nn.Identity()
+
+            def forward(self, x):
+                self.skip(x)
+                return self.fc(x)
+
+
+        class Rope(nn.Module):
+            def get_embed(self, x):
+                return x.sin()
+
+
         class Net(nn.Module):
             def __init__(self):
                 super().__init__()
@@ -384,13 +401,21 @@ def test_unused_modules_are_the_topmost_registered_modules_the_trace_never_reach
                 self.act = Swish()
                 self.aux_head = nn.Sequential(nn.Linear(4, 4), nn.ReLU())
                 self.tied = nn.Linear(4, 4)
+                self.block = Block()
+                self.rope = Rope()
+                self.stages = nn.ModuleList([nn.Linear(4, 4), nn.Linear(4, 4)])
+                self.placeholder = nn.Identity()
 
             def forward(self, x):
+                x = self.block(self.rope.get_embed(x))
+                x = self.stages[0](x)
                 return nn.functional.linear(self.act(self.fc(x)), self.tied.weight)
     """, name="Net")
     unused = graph.unused_modules
-    assert [(n.label, n.op, n.site.span.line) for n in unused] == [("'aux_head' (Sequential)", "opaque", 15)]
+    assert [(n.label, n.op, n.site.span.line) for n in unused] == [
+        ("'aux_head' (Sequential)", "opaque", 32), ("'block.gate' (Linear)", "linear", 14)]
     assert unused[0].site.span.column == 9  # the assignment `self.aux_head = ...`
+    assert [n.label for n in graph.nodes if n.op == "identity"] == []  # `self.skip(x)` thrown away: a placeholder
     assert all(n not in graph.nodes for n in unused)
 
 

@@ -203,8 +203,17 @@ class _Tracer(torch.fx.Tracer):
     def __init__(self) -> None:
         super().__init__()
         self.record_stack_traces = True
-        self.called: set[str] = set()
+        self.called: set[str] = set()  # every module called while tracing (leaf or traced through)
+        self.touched: set[str] = set()  # every module read as an attribute while tracing
         self.sites: dict[str, tuple[At | None, bool]] = {}
+
+    def getattr(self, attr: str, attr_val: Any, parameter_proxy_cache: dict) -> Any:
+        if isinstance(attr_val, nn.Module):  # `self.rope.get_embed()`, `for t in self.blocks`, `if self.head`
+            try:
+                self.touched.add(self.path_of_module(attr_val))
+            except NameError:
+                pass
+        return super().getattr(attr, attr_val, parameter_proxy_cache)
 
     def call_module(self, m: nn.Module, forward: Callable, args: tuple, kwargs: dict) -> Any:
         try:
@@ -220,14 +229,16 @@ class _Tracer(torch.fx.Tracer):
         return node
 
 
-def trace(model: nn.Module) -> tuple[torch.fx.GraphModule, set[str]]:
+def trace(model: nn.Module) -> tuple[torch.fx.GraphModule, tuple[set[str], set[str]]]:
     """Trace `model`; Untraceable names the reason and the user's line where tracing stopped."""
     tracer = _Tracer()
     try:
         graph = tracer.trace(model)
     except Exception as exc:  # noqa: BLE001 - anything user code raises while tracing
         raise Untraceable(_reason(exc), _where_raised(exc)) from None
-    return torch.fx.GraphModule(tracer.root, graph), tracer.called
+    # a module read but never called (`self.rope.get_embed()`, a ModuleList iterated): the code
+    # used it somehow, and the trace cannot tell which of its entries: its whole subtree counts
+    return torch.fx.GraphModule(tracer.root, graph), (tracer.called, tracer.touched - tracer.called)
 
 
 def _reason(exc: BaseException) -> str:
@@ -396,12 +407,12 @@ def _function_name(target: Any) -> str:
     return name
 
 
-def lower(gm: torch.fx.GraphModule, model: nn.Module, called: set[str], sites: _Sites, name: str, fallback: At) -> LayerGraph:
+def lower(gm: torch.fx.GraphModule, model: nn.Module, called: tuple[set[str], set[str]], sites: _Sites, name: str, fallback: At) -> LayerGraph:
     """The layer graph of a traced model."""
     graph = LayerGraph("fx", name)
     lowered: dict[torch.fx.Node, Node] = {}
     modules = dict(model.named_modules())
-    reached: set[str] = set(called)
+    reached: set[str] = set()  # modules whose whole subtree the trace used: leaves, owners of get_attr
     metadata: set[torch.fx.Node] = set()  # shapes, sizes, asserts: no layer graph nodes
     # A call site that calls several modules (a loop over a ModuleList, a torch container)
     # does not say which layer is meant: those layers are placed where they were built.
@@ -423,13 +434,14 @@ def lower(gm: torch.fx.GraphModule, model: nn.Module, called: set[str], sites: _
             shape = {"shape": tuple(int(d) for d in meta.shape)} if hasattr(meta, "shape") else {}
             lowered[fx_node] = graph.add("input", f"'{fx_node.target}'", (), site=fallback, **shape)
             continue
-        if _metadata(fx_node, metadata) or (not fx_node.users and _bookkeeping(fx_node)):
+        if _metadata(fx_node, metadata) or (not fx_node.users and _bookkeeping(fx_node, modules)):
             metadata.add(fx_node)
             continue
         call_site, via_container = fx_node.meta.get("nnlint_site", (None, False))
         site = call_site or fallback
         inputs = [lowered[n] for n in fx_node.all_input_nodes if n in lowered]
         if fx_node.op == "call_module":
+            reached.add(str(fx_node.target))
             module = modules.get(str(fx_node.target))
             op, attrs = module_attrs(module) if module is not None else ("opaque", {})
             shared = call_site is None or via_container or len(targets_at.get(call_site, ())) > 1
@@ -462,7 +474,7 @@ def lower(gm: torch.fx.GraphModule, model: nn.Module, called: set[str], sites: _
         if fx_node.op == "call_module" and module is not None:
             attrs.update(_argument_attrs(module, sites))
         lowered[fx_node] = graph.add(op, label, inputs, site=site, **attrs)
-    graph.unused_modules = list(_unused_modules(model, reached, sites, fallback))  # type: ignore[attr-defined]
+    graph.unused_modules = list(_unused_modules(model, reached | called[1], called[0], sites, fallback))  # type: ignore[attr-defined]
     return graph
 
 
@@ -484,9 +496,12 @@ def _metadata(fx_node: torch.fx.Node, metadata: set) -> bool:
     return bool(inputs) and all(n in metadata for n in inputs) and fx_node.op != "call_module"
 
 
-def _bookkeeping(fx_node: torch.fx.Node) -> bool:
+def _bookkeeping(fx_node: torch.fx.Node, modules: dict[str, nn.Module]) -> bool:
     """An unused node that is not a computation thrown away: an unpacked tuple element nobody
-    reads (`x, _ = self.attn(...)`), an in-place update whose result is not reassigned."""
+    reads (`x, _ = self.attn(...)`), an in-place update whose result is not reassigned, an
+    nn.Identity placeholder."""
+    if fx_node.op == "call_module":
+        return isinstance(modules.get(str(fx_node.target)), nn.Identity)
     if fx_node.op == "call_function" and fx_node.target is operator.getitem:
         return True
     if fx_node.op == "call_method" and str(fx_node.target).endswith("_") and not str(fx_node.target).startswith("__"):
@@ -510,15 +525,24 @@ def _arg(fx_node: torch.fx.Node, index: int, name: str) -> Any:
     return fx_node.args[index] if len(fx_node.args) > index else None
 
 
-def _unused_modules(model: nn.Module, reached: set[str], sites: _Sites, fallback: At) -> Iterator[Node]:
-    """Registered submodules no traced node reached (the topmost of each unused subtree)."""
-    reached = {r for r in reached if r}
+def _unused_modules(model: nn.Module, subtrees: set[str], called: set[str], sites: _Sites, fallback: At) -> Iterator[Node]:
+    """Registered submodules the trace never reached (the topmost of each unused subtree).
+
+    Reached: everything inside `subtrees` (leaves called, owners of parameters read, modules
+    read but not called), each module in `called` (its children are judged one by one), and
+    every ancestor of those. nn.Identity and Dropout(p=0) are placeholders, never reported."""
+    subtrees = {r for r in subtrees if r}
+    called = {c for c in called if c}
     unused: list[str] = []
     for name, module in model.named_modules():
         if not name or any(name.startswith(u + ".") for u in unused):
             continue
-        if any(r == name or r.startswith(name + ".") or name.startswith(r + ".") for r in reached):
+        if any(r == name or r.startswith(name + ".") or name.startswith(r + ".") for r in subtrees):
             continue
+        if any(c == name or c.startswith(name + ".") for c in called):
+            continue
+        if isinstance(module, nn.Identity) or (isinstance(module, nn.modules.dropout._DropoutNd) and module.p == 0):
+            continue  # no-op placeholders (a config turned the layer off)
         unused.append(name)
         op, attrs = module_attrs(module)
         site = sites.registered.get(id(module)) or sites.built.get(id(module)) or fallback
