@@ -622,3 +622,14 @@ def test_without_the_onnx_package_an_onnx_file_is_nn003_naming_the_extra(monkeyp
     [d] = lint_model(mlp_dropout_bn())
     assert (d.line, d.column, d.code) == (1, 1, "NN003")
     assert d.message == "cannot load ONNX model: the onnx package is not installed: pip install 'nnlint[onnx]'"
+
+
+def test_invalid_utf8_in_names_and_doc_strings_is_read_not_fatal():
+    model = mlp_dropout_bn()
+    model.graph.node[2].doc_string = "QQQQ\nmodels/net.py(3): forward"
+    model.graph.node[2].name = "ZZZZ"
+    data = model.SerializeToString().replace(b"QQQQ", b"\xff\xfe\xfd\xfc").replace(b"ZZZZ", b"\xff\xfeZZ")
+    [d] = lint_model(data)
+    assert (d.line, d.code) == (3, "NN101")
+    assert d.message.startswith("'\ufffd\ufffdZZ' feeds '/bn/BatchNormalization'")
+    assert d.message.endswith("(source: models/net.py:3)")

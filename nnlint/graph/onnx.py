@@ -258,13 +258,14 @@ def source_location(node: Any) -> tuple[str, int] | None:
     """Where the exporter says the node came from: the dynamo exporter's stack trace
     (Python traceback order, innermost last) or a TorchScript doc_string (innermost first)."""
     for prop in node.metadata_props:
-        if prop.key == STACK_TRACE_KEY:
-            found = _user_frame(list(reversed(_PY_FRAME.findall(prop.value))))
+        if _text(prop.key) == STACK_TRACE_KEY:
+            found = _user_frame(list(reversed(_PY_FRAME.findall(_text(prop.value)))))
             if found:
                 return found
-    if node.doc_string:
-        frames = _TS_FRAME.findall(node.doc_string)
-        found = _user_frame(frames) if frames else _user_frame(list(reversed(_PY_FRAME.findall(node.doc_string))))
+    doc = _text(node.doc_string)
+    if doc:
+        frames = _TS_FRAME.findall(doc)
+        found = _user_frame(frames) if frames else _user_frame(list(reversed(_PY_FRAME.findall(doc))))
         if found:
             return found
     return None
@@ -280,9 +281,10 @@ class _Lowerer:
     # -- graphs -----------------------------------------------------------------------------
     def lower(self) -> list[LayerGraph]:
         root = _Scope({}, {})
-        self.graph(self.model.graph, self.model.graph.name or "main graph", "", root)
+        self.graph(self.model.graph, _text(self.model.graph.name) or "main graph", "", root)
         for function in self.model.functions:
-            title = f"{function.domain}.{function.name}" if function.domain else function.name
+            domain, name = _text(function.domain), _text(function.name)
+            title = f"{domain}.{name}" if domain else name
             self.body(function.node, [], function.output, title, f" (in function '{title}')", root.child())
         return self.graphs
 
@@ -391,7 +393,7 @@ class _Lowerer:
     # -- nodes ------------------------------------------------------------------------------
     def _lower_node(self, graph: LayerGraph, node: Any, index: int, context: str, scope: _Scope,
                     producer: dict[str, Node], fused_bias: bool) -> None:
-        name = node.name or f"{node.op_type}#{index}"
+        name = _text(node.name) or f"{_text(node.op_type)}#{index}"  # bytes when not valid UTF-8
         label = f"'{name}'{context}"
         kind, attrs = self._classify(node, scope)
         if fused_bias:
@@ -418,7 +420,7 @@ class _Lowerer:
             self.graph(sub, f"{name}.{attr_name}", f" (in '{name}'.{attr_name})", scope)
 
     def _classify(self, node: Any, scope: _Scope) -> tuple[str, dict[str, Any]]:
-        op = node.op_type
+        op = _text(node.op_type)
         attrs: dict[str, Any] = {"cls": op}
         if node.domain not in _DEFAULT_DOMAINS or op not in _KINDS:
             return "opaque", attrs
