@@ -131,7 +131,15 @@ class Dataflow:
     def text(self, expr: cst.CSTNode) -> str:
         """A label for an expression (short_text, cut at _MAX_LABEL characters)."""
         text = short_text(expr)
-        return text if len(text) <= _MAX_LABEL else text[: _MAX_LABEL - 3] + "..."
+        if len(text) <= _MAX_LABEL:
+            return text
+        if isinstance(expr, cst.Call) and expr.args:
+            func, first = short_text(expr.func), short_text(expr.args[0].value, 1)
+            text = f"{func}({first}, ...)" if len(expr.args) > 1 else f"{func}({first})"
+            if len(text) <= _MAX_LABEL:
+                return text
+            return f"{func}(...)" if len(func) < _MAX_LABEL - 5 else func[: _MAX_LABEL - 3] + "..."
+        return text[: _MAX_LABEL - 3] + "..."
 
     def constant(self, expr: cst.BaseExpression) -> Any:
         """The static value of an argument (a literal; front ends know more names)."""
