@@ -484,3 +484,29 @@ def test_scaling_by_a_constant_and_metadata_are_not_layers(project):
     """, name="Net")
     assert [n.op for n in graph.nodes] == ["input", "attention", "opaque", "scale", "reshape", "transpose", "opaque"]
     assert graph.nodes[4].inputs == (3,)  # view(n, c): the sizes are no inputs
+
+
+def test_a_loss_inside_the_traced_module_is_a_loss_node_fed_by_the_prediction(project):
+    graph = lowered(project, """
+        import torch
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+
+        class WithLoss(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(8, 3)
+                self.criterion = nn.CrossEntropyLoss()
+
+            def forward(self, x, y):
+                probs = torch.softmax(self.fc(x), dim=1)
+                return self.criterion(probs, y) + F.nll_loss(probs.log(), y) + F.binary_cross_entropy_with_logits(x, x)
+    """, name="WithLoss")
+    losses = [n for n in graph.nodes if n.op.startswith("loss.")]
+    assert [(n.op, n.label, graph.producers(n)[0].op) for n in losses] == [
+        ("loss.cross_entropy", "'criterion' (CrossEntropyLoss)", "softmax"),
+        ("loss.nll", "F.nll_loss(probs.log(), y)", "log"),
+        ("loss.bce_with_logits", "F.binary_cross_entropy_with_logits(x, x)", "input"),
+    ]
+    assert [n.op for n in graph.producers(losses[0])] == ["softmax", "input"]
