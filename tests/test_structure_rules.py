@@ -469,3 +469,22 @@ def test_keras_messages_speak_keras():
                                   "which holds 16 and cannot hold 144; make the target shape multiply to 144")
     assert "rate=0.9 looks like a keep probability" in by_code["NN10913"] and by_code["NN10913"].endswith("use rate=0.1")
     assert "the two Dense layers collapse" in by_code["NN10415"]
+
+
+def test_nn102_on_keras_speaks_use_bias_and_stays_silent_on_unknown_flags():
+    src = """\
+from tensorflow import keras
+from tensorflow.keras import layers
+
+
+def block(flag):
+    return keras.Sequential([
+        layers.Dense(64, use_bias=flag),
+        layers.BatchNormalization(),
+        layers.Dense(64),
+        layers.BatchNormalization(),
+    ])
+"""
+    (diag,) = lint(src, select=["NN102"])
+    assert (diag.line, diag.column) == (9, 9)
+    assert diag.message.endswith("cancels (it subtracts the batch mean); pass use_bias=False")

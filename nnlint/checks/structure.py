@@ -99,7 +99,10 @@ def _parameters(node: Node) -> tuple[str, ...] | None:
 
 def _keras_name(node: Node, name: str) -> str:
     """What the user calls a parameter: Keras says rate where torch says p."""
-    return {"p": "rate"}.get(name, name) if node.attrs.get("keras") else name
+    return _KERAS_NAMES.get(name, name) if node.attrs.get("keras") else name
+
+
+_KERAS_NAMES = {"p": "rate", "bias": "use_bias", "affine": "center", "stride": "strides"}
 
 
 def argument(node: Node, name: str, default: Any) -> Any:
@@ -107,7 +110,7 @@ def argument(node: Node, name: str, default: Any) -> Any:
     if name in node.attrs:
         return node.attrs[name]
     bound = _bound_arguments(node)
-    return default if bound is not None and name not in bound else _UNKNOWN
+    return default if bound is not None and _keras_name(node, name) not in bound else _UNKNOWN
 
 
 def argument_site(node: Node, name: str) -> Any:
@@ -160,7 +163,7 @@ class BiasBeforeBatchNorm(Rule):
             yield self.report(
                 at,
                 f"{at.label} has a bias that {seen_norm.label} cancels (it subtracts the batch mean); "
-                "pass bias=False",
+                f"pass {_keras_name(layer, 'bias')}=False",
                 related=((seen_norm, f"{seen_norm.label} removes the bias with the batch mean"),),
             )
 
