@@ -633,3 +633,22 @@ def test_invalid_utf8_in_names_and_doc_strings_is_read_not_fatal():
     assert (d.line, d.code) == (3, "NN101")
     assert d.message.startswith("'\ufffd\ufffdZZ' feeds '/bn/BatchNormalization'")
     assert d.message.endswith("(source: models/net.py:3)")
+
+
+def test_nn112_silent_on_dead_plumbing_without_a_layer():
+    from nnlint.checks.graph import DanglingGraphNode
+    from nnlint.graph import LayerGraph
+
+    graph = LayerGraph("fx", "PiT")  # the caller ignores one element of a (x, cls_tokens) return
+    x = graph.add("input", "'x'")
+    body = graph.add("linear", "'body'", [x])
+    part = graph.add("opaque", "'getitem'", [body])
+    graph.add("reshape", "'reshape'", [graph.add("transpose", "'transpose'", [part])])
+    graph.mark_output(body)
+    assert list(DanglingGraphNode().check(graph, {})) == []
+    onnx_plumbing = build([N("Relu", ["x"], ["y"], name="act"), N("Transpose", ["y"], ["t"], name="tr"),
+                           N("Shape", ["t"], ["s"], name="shape")])
+    assert codes(onnx_plumbing) == []
+    with_a_layer = build([N("Relu", ["x"], ["y"], name="act"), N("Transpose", ["y"], ["t"], name="tr"),
+                          N("Gemm", ["t", "w"], ["z"], name="fc", transB=1)], [W("w", 4, 8)])
+    assert codes(with_a_layer) == [(2, 1, "NN112")]

@@ -7,10 +7,13 @@ from typing import Any, Iterator
 
 from nnlint.diagnostics import Severity
 from nnlint.graph import LayerGraph
+from nnlint.graph.ops import IDENTITY, OPAQUE, RESHAPE
 from nnlint.registry import Finding, Rule
 
-
 _NOT_COMPUTED = frozenset({"input"})
+# Plumbing, not layers: a dead branch made only of these (the unused half of a returned tuple,
+# sliced and reshaped) wastes nothing worth a warning. Unknown ops count as plumbing (precision).
+_GLUE = RESHAPE | IDENTITY | frozenset({"transpose", "concat", "scale", OPAQUE})
 
 
 class DanglingGraphNode(Rule):
@@ -42,6 +45,8 @@ class DanglingGraphNode(Rule):
                 continue
             dead = self._component(graph, first, live)
             seen |= dead
+            if all(graph.nodes[i].op in _GLUE for i in dead):
+                continue
             others = len(dead) - 1
             more = f" (and {others} more node{'s' if others > 1 else ''} of the same dead branch)" if others else ""
             yield self.report(
