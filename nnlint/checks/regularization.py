@@ -20,7 +20,7 @@ class RegularizationDominatesLoss(Rule):
     severity = Severity.WARNING
     summary = "An explicit parameter penalty with a large coefficient is added to the loss."
     kind = "source"
-    requires = (("parameters", "regularizers"),)
+    requires = (("parameters()", "regularizers"), ("pow(", "**", "norm(", "abs(", "square(", "l1", "l2", "L1", "L2"))
     options = (Option("max-coefficient", float, 1e-2, "smallest penalty coefficient reported"),)
 
     def check(self, source: SourceFile, options: dict[str, Any]) -> Iterator[Finding]:

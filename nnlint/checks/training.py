@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from nnlint.diagnostics import Severity
+from nnlint.project import At, Project
 from nnlint.registry import Finding, Option, Rule
 from nnlint.source import SourceFile
 from nnlint.source.training import Event, Loop, Model, training_facts
@@ -36,37 +37,69 @@ def _unique(findings: Iterator[Finding]) -> Iterator[Finding]:
 
 class RnnWithoutGradientClipping(TrainingRule):
     """Recurrent networks are prone to exploding gradients (Pascanu et al., 2013): one long
-    sequence can produce a gradient large enough to throw the weights far away."""
+    sequence can produce a gradient large enough to throw the weights far away.
+
+    A project rule: the model class may live in another linted file (models.py) than the
+    loop (train.py)."""
 
     code = "NN301"
     name = "rnn-without-gradient-clipping"
     summary = "A recurrent model is trained without gradient clipping."
-    requires = (("backward", "fit(", ".train("), ("RNN", "LSTM", "GRU"))
+    kind = "project"
+    requires = (("backward", "fit(", ".train("),)
 
-    def check(self, source: SourceFile, options: dict[str, Any]) -> Iterator[Finding]:
-        facts = training_facts(source)
+    def check(self, project: Project, options: dict[str, Any]) -> Iterator[Finding]:
         findings = []
-        for loop in facts.loops:
-            if not _contains(loop.models, "rnn") or loop.of("clip"):
+        for path, file in project:
+            data = file.extra.get("training")
+            if data is None or data.facts is None:
                 continue
-            steps = loop.of("step")
-            findings.append(self.report(
-                steps[0].span,
-                f"{_model_label(loop.models)} contains a recurrent layer and this loop steps the optimizer "
-                "without clipping gradients; call torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm) "
-                "between backward() and step() (exploding gradients)"))
-        for fw in facts.frameworks:
-            if fw.clips is not False or not _contains(fw.models, "rnn"):
-                continue
-            how = {"lightning": "pass gradient_clip_val= to the Trainer",
-                   "d2l": "pass gradient_clip_val= to d2l.Trainer",
-                   "hf": "keep TrainingArguments' default max_grad_norm=1.0",
-                   "keras": "give the optimizer clipnorm= (or global_clipnorm=)"}[fw.kind]
-            findings.append(self.report(
-                fw.span,
-                f"{_model_label(fw.models)} contains a recurrent layer and is trained without gradient "
-                f"clipping; {how} (exploding gradients)"))
+            facts = data.facts
+            for loop in facts.loops:
+                if loop.of("clip") or not _recurrent(project, path, loop.models):
+                    continue
+                findings.append(self.report(
+                    At(path, loop.of("step")[0].span),
+                    f"{_model_label(loop.models)} contains a recurrent layer and this loop steps the optimizer "
+                    "without clipping gradients; call torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm) "
+                    "between backward() and step() (exploding gradients)"))
+            for fw in facts.frameworks:
+                if fw.clips is not False or not _recurrent(project, path, fw.models):
+                    continue
+                how = {"lightning": "pass gradient_clip_val= to the Trainer",
+                       "d2l": "pass gradient_clip_val= to d2l.Trainer",
+                       "hf": "keep TrainingArguments' default max_grad_norm=1.0",
+                       "keras": "give the optimizer clipnorm= (or global_clipnorm=)"}[fw.kind]
+                findings.append(self.report(
+                    At(path, fw.span),
+                    f"{_model_label(fw.models)} contains a recurrent layer and is trained without gradient "
+                    f"clipping; {how} (exploding gradients)"))
         yield from _unique(iter(findings))
+
+
+def _recurrent(project: Project, path: str, models: list[Model] | None) -> bool:
+    """Every alternative of the trained model contains a recurrent layer, looking through
+    imported project classes (Seq2Seq -> Encoder -> nn.LSTM) in other linted files."""
+    if not models:
+        return False
+    return all("rnn" in m.ops or any("rnn" in _class_ops(project, path, ext, 0) for ext in m.external)
+               for m in models)
+
+
+def _class_ops(project: Project, path: str, dotted: str, depth: int) -> frozenset[str]:
+    if depth > 8:
+        return frozenset()
+    symbol = project.resolve(path, dotted)
+    if symbol is None or symbol.kind != "class":
+        return frozenset()
+    data = project.files[symbol.path].extra.get("training")
+    summary = data.classes.get(symbol.name) if data is not None else None
+    if summary is None:
+        return frozenset()
+    ops = set(summary.ops)
+    for ext in summary.external:
+        ops |= _class_ops(project, symbol.path, ext, depth + 1)
+    return frozenset(ops)
 
 
 class GradientClippingMisplaced(TrainingRule):
@@ -145,7 +178,8 @@ class MissingZeroGrad(TrainingRule):
 
     def check(self, source: SourceFile, options: dict[str, Any]) -> Iterator[Finding]:
         findings = []
-        for loop in training_facts(source).loops:
+        facts = training_facts(source)
+        for loop in facts.loops if not facts.other_framework else ():
             if loop.kind == "function" or loop.of("zero_grad"):
                 continue
             backward = loop.of("backward")[0]
@@ -221,7 +255,7 @@ class MissingEvalMode(TrainingRule):
     code = "NN307"
     name = "missing-eval-mode"
     summary = "An evaluation loop runs a model with dropout/batch norm without model.eval()."
-    requires = (("no_grad", "inference_mode", "set_grad_enabled"),)
+    requires = (("no_grad", "inference_mode", "set_grad_enabled"), ("for ",))
 
     def check(self, source: SourceFile, options: dict[str, Any]) -> Iterator[Finding]:
         for ev in training_facts(source).eval_loops:
@@ -240,7 +274,7 @@ class LearningRateOutOfRange(TrainingRule):
     code = "NN308"
     name = "learning-rate-out-of-range"
     summary = "A literal learning rate far outside the usual range of its optimizer family."
-    requires = (("lr", "learning_rate"),)
+    requires = (("Adam", "SGD"),)
     options = (
         Option("adam-max", float, 1e-2, "largest usual lr for Adam, AdamW, NAdam, RAdam, Adamax"),
         Option("adam-min", float, 1e-7, "smallest usual lr for the Adam family"),
@@ -291,7 +325,7 @@ class NoLearningRateSchedule(TrainingRule):
     name = "no-learning-rate-schedule"
     severity = Severity.INFO
     summary = "A multi-epoch training loop never changes the learning rate."
-    requires = (("step", "fit"),)
+    requires = (("backward",), ("step(",))
 
     def check(self, source: SourceFile, options: dict[str, Any]) -> Iterator[Finding]:
         facts = training_facts(source)

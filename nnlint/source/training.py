@@ -33,6 +33,7 @@ from nnlint.source import SourceFile
 from nnlint.source.imports import dotted_name
 from nnlint.source.literals import literal
 from nnlint.source.torch_nn import layer_spec
+from nnlint.source.walk import collect, walk
 
 # ---------------------------------------------------------------------------------------------
 # Facts (plain data)
@@ -67,6 +68,7 @@ class Model:
     ops: frozenset[str]
     label: str
     classes: tuple[str, ...] = ()
+    external: tuple[str, ...] = ()  # imported classes it is built from, as written ("models.GRUNet")
 
 
 @dataclass
@@ -138,6 +140,7 @@ class TrainingFacts:
     regularizers: list[Penalty] = field(default_factory=list)  # Keras kernel_regularizer=l2(c)
     early_schedulers: list[Event] = field(default_factory=list)  # scheduler.step() before the first optimizer step
     scheduled: bool = False  # some LR schedule exists in the file
+    other_framework: bool = False  # the file imports mxnet/paddle/oneflow/jittor/mindspore (other grad semantics)
     seeded: bool = False
     tracked: bool = False
 
@@ -178,6 +181,10 @@ SCHEDULE_NAMES = re.compile(r"(lr_scheduler|get_\w*schedule\w*|LearningRateSched
 NO_GRAD = {"torch.no_grad", "torch.inference_mode", "torch.set_grad_enabled", "torch.autograd.no_grad",
            "torch.autograd.grad_mode.no_grad"}
 MAX_DEPTH = 6
+# Packages whose classes are never project classes.
+_LIBRARIES = {"torch", "keras", "tensorflow", "tf_keras", "transformers", "timm", "torchvision", "lightning",
+              "pytorch_lightning", "numpy", "d2l", "jax", "flax", "sklearn", "collections", "typing",
+              "functools", "dataclasses", "accelerate", "torchaudio", "torchtext"}
 
 
 def _last(name: str | None) -> str:
@@ -224,34 +231,64 @@ def _targets(target: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
         yield target
 
 
-class _Indexer(cst.CSTVisitor):
+_SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
+
+
+def _prune_scopes(node: cst.CSTNode) -> bool:
+    return isinstance(node, _SCOPES)
+
+
+class _Indexer:
+    """Scopes, assignments, calls and `with` statements of a module, in one fast walk."""
+
     def __init__(self, source: SourceFile) -> None:
         self.source = source
         self.module = Scope(None, "<module>", "", None)
-        self.stack: list[Scope] = [self.module]
-        self.class_stack: list[ClassInfo | None] = [None]
         self.scopes: dict[cst.CSTNode, Scope] = {}
         self.functions: dict[str, list[Scope]] = {}  # by simple name
         self.classes: dict[str, ClassInfo] = {}
         self.calls: list[tuple[cst.Call, Scope]] = []
         self.with_items: list[tuple[cst.With, Scope]] = []
+        self._visit(source.module, self.module, None)
 
-    @property
-    def scope(self) -> Scope:
-        return self.stack[-1]
+    def _visit(self, root: cst.CSTNode, scope: Scope, cls: ClassInfo | None) -> None:
+        for node in walk(root, _prune_scopes):
+            if node is root:
+                continue
+            if isinstance(node, cst.ClassDef):
+                info = ClassInfo(node, node.name.value, [b.value for b in node.bases])
+                if scope is self.module and cls is None:
+                    self.classes.setdefault(node.name.value, info)
+                for base in node.bases:
+                    self._visit(base, scope, None)
+                self._visit(node.body, scope, info)
+            elif isinstance(node, cst.FunctionDef):
+                self._function(node, scope, cls)
+            elif isinstance(node, cst.Call):
+                self.calls.append((node, scope))
+            elif isinstance(node, cst.With):
+                self.with_items.append((node, scope))
+                for item in node.items:
+                    if item.asname is not None:
+                        self._assign(scope, item.asname.name, None, cls)
+            elif isinstance(node, cst.Assign):
+                for t in node.targets:
+                    single = not isinstance(t.target, (cst.Tuple, cst.List))
+                    self._assign(scope, t.target, node.value if single else None, cls)
+            elif isinstance(node, cst.AnnAssign):
+                self._assign(scope, node.target, node.value, cls)
+            elif isinstance(node, cst.AugAssign):
+                self._assign(scope, node.target, None, cls)
+            elif isinstance(node, cst.For):
+                self._assign(scope, node.target, None, cls)
+            elif isinstance(node, cst.NamedExpr):
+                self._assign(scope, node.target, node.value, cls)
+            elif isinstance(node, cst.Attribute):
+                if (scope.cls is not None and scope.name != "__init__" and isinstance(node.value, cst.Name)
+                        and node.value.value == "self"):
+                    scope.cls.used_attrs.add(node.attr.value)
 
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        info = ClassInfo(node, node.name.value, [b.value for b in node.bases])
-        if self.scope is self.module:
-            self.classes.setdefault(node.name.value, info)
-        self.class_stack.append(info)
-
-    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
-        self.class_stack.pop()
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        cls = self.class_stack[-1]
-        parent = self.scope
+    def _function(self, node: cst.FunctionDef, parent: Scope, cls: ClassInfo | None) -> None:
         qual = f"{cls.name}.{node.name.value}" if cls else (f"{parent.qualname}.{node.name.value}" if parent.qualname else node.name.value)
         scope = Scope(node, node.name.value, qual, parent if cls is None else self.module, cls)
         params = node.params
@@ -259,69 +296,31 @@ class _Indexer(cst.CSTVisitor):
             scope.params.append(p.name.value)
             if p.default is not None:
                 scope.defaults[p.name.value] = p.default
+                self._visit(p.default, parent, None)
         for star in (params.star_arg, params.star_kwarg):
             if isinstance(star, cst.Param):
                 scope.params.append(star.name.value)
-        scope.decorators = tuple(self.source.imports.resolve(d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator)
-                                 or (dotted_name(d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator) or "")
-                                 for d in node.decorators)
+        decorators = []
+        for d in node.decorators:
+            expr = d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator
+            decorators.append(self.source.imports.resolve(expr) or dotted_name(expr) or "")
+        scope.decorators = tuple(decorators)
         if cls is not None:
             cls.methods.setdefault(node.name.value, scope)
         self.functions.setdefault(node.name.value, []).append(scope)
         self.scopes[node] = scope
-        self.stack.append(scope)
-        self.class_stack.append(None)
+        self._visit(node.body, scope, None)
 
-    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
-        self.stack.pop()
-        self.class_stack.pop()
-
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return False
-
-    def _assign(self, target: cst.BaseExpression, value: cst.BaseExpression | None) -> None:
+    def _assign(self, scope: Scope, target: cst.BaseExpression, value: cst.BaseExpression | None,
+                cls: ClassInfo | None) -> None:
+        if cls is not None:
+            return  # class attributes are not variables of the enclosing scope
         for t in _targets(target):
             if isinstance(t, cst.Name):
-                self.scope.bind(t.value, value)
+                scope.bind(t.value, value)
             elif (isinstance(t, cst.Attribute) and isinstance(t.value, cst.Name) and t.value.value == "self"
-                  and self.scope.cls is not None):
-                self.scope.cls.self_assigns.setdefault(t.attr.value, []).append((value, self.scope))
-
-    def visit_Assign(self, node: cst.Assign) -> None:
-        for t in node.targets:
-            single = not isinstance(t.target, (cst.Tuple, cst.List))
-            self._assign(t.target, node.value if single else None)
-
-    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-        self._assign(node.target, node.value)
-
-    def visit_AugAssign(self, node: cst.AugAssign) -> None:
-        self._assign(node.target, None)
-
-    def visit_For(self, node: cst.For) -> None:
-        self._assign(node.target, None)
-
-    def visit_CompFor(self, node: cst.CompFor) -> None:
-        pass
-
-    def visit_WithItem(self, node: cst.WithItem) -> None:
-        if node.asname is not None:
-            self._assign(node.asname.name, None)
-
-    def visit_With(self, node: cst.With) -> None:
-        self.with_items.append((node, self.scope))
-
-    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
-        self._assign(node.target, node.value)
-
-    def visit_Call(self, node: cst.Call) -> None:
-        self.calls.append((node, self.scope))
-
-    def visit_Attribute(self, node: cst.Attribute) -> None:
-        scope = self.scope
-        if (scope.cls is not None and scope.name != "__init__" and isinstance(node.value, cst.Name)
-                and node.value.value == "self"):
-            scope.cls.used_attrs.add(node.attr.value)
+                  and scope.cls is not None):
+                scope.cls.self_assigns.setdefault(t.attr.value, []).append((value, scope))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -333,7 +332,6 @@ class _Extractor:
         self.source = source
         self.imports = source.imports
         self.index = _Indexer(source)
-        source.module.visit(self.index)
         self._positions = None
         self._class_ops: dict[str, frozenset[str] | None] = {}
         self._if_ids = 0
@@ -482,9 +480,53 @@ class _Extractor:
         for value, where in defs:
             model = self.model_of(value, where, 0)
             if model is None:
-                return None
+                external = self.external_class(value)
+                if external is None:
+                    return None
+                args = self._union([a.value for a in value.args], where, 1)
+                model = Model(args, self.code(value)[:60], (), (external,))
             out.append(model)
         return out
+
+    def external_class(self, expr: cst.BaseExpression) -> str | None:
+        """`GRUNet(...)` / `models.GRUNet(...)` of an imported, non-library class: its dotted name."""
+        if not isinstance(expr, cst.Call):
+            return None
+        name = dotted_name(expr.func)
+        qual = self.qualify(expr.func)
+        if not name or not qual or not _last(name)[:1].isupper():
+            return None
+        if qual.split(".")[0] in _LIBRARIES:
+            return None
+        return name
+
+    def class_external(self, name: str, seen: frozenset = frozenset()) -> tuple[str, ...]:
+        """Imported classes a same-file class builds in __init__ (transitively through same-file classes)."""
+        if name in seen or name not in self.index.classes:
+            return ()
+        seen = seen | {name}
+        info = self.index.classes[name]
+        found: list[str] = []
+        exprs = list(info.bases)
+        has_other_methods = any(m != "__init__" for m in info.methods)
+        for attr, values in info.self_assigns.items():
+            if has_other_methods and attr not in info.used_attrs:
+                continue
+            exprs += [v for v, _ in values if v is not None]
+        for expr in exprs:
+            for call in [expr] if isinstance(expr, (cst.Name, cst.Attribute)) else _calls_in(expr):
+                if isinstance(call, cst.Call):
+                    ext = self.external_class(call)
+                    if ext:
+                        found.append(ext)
+                    elif isinstance(call.func, cst.Name) and call.func.value in self.index.classes:
+                        found += self.class_external(call.func.value, seen)
+                elif isinstance(call, cst.Name) and call.value in self.index.classes:
+                    found += self.class_external(call.value, seen)
+                elif isinstance(call, (cst.Name, cst.Attribute)) and self.qualify(call) and \
+                        (self.qualify(call) or "").split(".")[0] not in _LIBRARIES:
+                    found.append(dotted_name(call) or "")
+        return tuple(dict.fromkeys(f for f in found if f))
 
     def model_of(self, expr: cst.BaseExpression, scope: Scope, depth: int) -> Model | None:
         ops = self.contents(expr, scope, depth)
@@ -601,17 +643,8 @@ class _Extractor:
 
 
 def _calls_in(node: cst.CSTNode) -> list[cst.Call]:
-    found: list[cst.Call] = []
-
-    class V(cst.CSTVisitor):
-        def visit_Call(self, n: cst.Call) -> None:
-            found.append(n)
-
-        def visit_Lambda(self, n: cst.Lambda) -> bool:
-            return False
-
-    node.visit(V())
-    return found
+    """Every call inside a node, in source order (not inside nested defs or lambdas)."""
+    return collect(node, lambda n: isinstance(n, cst.Call), _prune_scopes)
 
 
 def _bind_argument(call: cst.Call, param: str, position: int) -> cst.BaseExpression | None:
@@ -665,15 +698,7 @@ class _Raw:
 
 
 def _is_modulo_guard(test: cst.BaseExpression) -> bool:
-    found = False
-
-    class V(cst.CSTVisitor):
-        def visit_BinaryOperation(self, n: cst.BinaryOperation) -> None:
-            nonlocal found
-            found |= isinstance(n.operator, cst.Modulo)
-
-    test.visit(V())
-    return found
+    return any(isinstance(n, cst.BinaryOperation) and isinstance(n.operator, cst.Modulo) for n in walk(test))
 
 
 def _mentions_grad(node: cst.CSTNode) -> bool:
@@ -693,7 +718,7 @@ class _Walker:
             self.stmt(stmt, scope, branch, depth, guarded, out, inline_depth)
 
     def _block(self, block: cst.BaseSuite) -> Iterable[cst.CSTNode]:
-        return block.body if isinstance(block, cst.IndentedBlock) else block.body
+        return block.body if isinstance(block, cst.IndentedBlock) else [block]
 
     def stmt(self, stmt: cst.CSTNode, scope: Scope, branch: tuple, depth: int, guarded: bool, out: list[_Raw],
              inline_depth: int) -> None:
@@ -753,7 +778,7 @@ class _Walker:
         add = lambda kind, recv="", detail="": out.append(_Raw(kind, call, branch, depth, guarded, recv, detail))  # noqa: E731
         if name == "backward":
             add("backward", receiver)
-        elif name == "zero_grad":
+        elif name in ("zero_grad", "clear_grad", "clear_gradients"):
             add("zero_grad", receiver)
         elif name in ("zero_", "detach_") and receiver.endswith((".grad", ".grad.data")):
             add("zero_grad", receiver)
@@ -888,6 +913,7 @@ def training_facts(source: SourceFile) -> TrainingFacts:
 class _Build:
     def __init__(self, source: SourceFile) -> None:
         self.ex = TrainingExtractor(source)
+        source.__dict__["_training_extractor"] = self.ex
         self.facts = TrainingFacts(source.path)
         ex = self.ex
         self.reachable = self._reachable_from_main()
@@ -915,6 +941,8 @@ class _Build:
                 if kw == "report_to" and value not in ("none", None) and not (isinstance(arg.value, (cst.List, cst.Tuple)) and not arg.value.elements):
                     facts.tracked = True
         imported = _imported_modules(ex.source.module)
+        roots = {name.split(".")[0] for name in imported}
+        facts.other_framework = bool(roots & {"mxnet", "paddle", "oneflow", "jittor", "mindspore", "chainer"})
         for name in names + imported:
             if SEED_CALLS.search(_last(name)) or SEED_CALLS.search(name):
                 facts.seeded = True
@@ -923,24 +951,29 @@ class _Build:
             if SCHEDULE_NAMES.search(name):
                 facts.scheduled = True
         # manual learning-rate updates: param_group["lr"] = ...
-        if re.search(r"\[\s*['\"]lr['\"]\s*\]\s*=[^=]", _code_only(ex.source.module)):
+        if re.search(r"\[\s*['\"]lr['\"]\s*\]\s*[-+*/]?=[^=]", _code_only(ex.source.module)):
             facts.scheduled = True
 
     def _reachable_from_main(self) -> set[str]:
-        """Qualified names of functions reachable from `if __name__ == "__main__":` or a main()."""
+        """Qualified names of functions reachable from `if __name__ == "__main__":` or a main()
+        through same-file calls ("" stands for the main block itself)."""
         ex = self.ex
+        guarded = set()
+        for stmt in ex.source.module.body:
+            if isinstance(stmt, cst.If) and "__name__" in SourceFile.code(stmt.test):
+                guarded |= {id(c) for c in _calls_in(stmt)}
         calls: dict[str, set[str]] = {}
         for call, scope in ex.index.calls:
+            if scope.node is None and id(call) not in guarded:
+                continue
+            targets: list[Scope] = []
             helper = ex.helper(call.func, scope)
             if helper is not None:
-                calls.setdefault(scope.qualname, set()).add(helper.qualname)
+                targets.append(helper)
             elif isinstance(call.func, cst.Name) and call.func.value in ex.index.classes:
-                init = ex.index.classes[call.func.value].methods
-                for m in init.values():
-                    calls.setdefault(scope.qualname, set()).add(m.qualname)
-            elif isinstance(call.func, cst.Attribute):
-                for cand in ex.index.functions.get(call.func.attr.value, []):
-                    calls.setdefault(scope.qualname, set()).add(cand.qualname)
+                targets += ex.index.classes[call.func.value].methods.values()
+            for t in targets:
+                calls.setdefault(scope.qualname, set()).add(t.qualname)
         roots = {""} | {s.qualname for ss in ex.index.functions.values() for s in ss if s.name == "main"}
         seen: set[str] = set()
         todo = list(roots)
@@ -1188,14 +1221,14 @@ class _Build:
             if not any(self._no_grad(item.item) for item in node.items):
                 continue
             loops = [loop for loop, _ in _loops_in(node.body.body if isinstance(node.body, cst.IndentedBlock) else [])]
-            self._eval_candidate(node, loops, scope, ex.span(node))
+            self._eval_candidate(node, loops, scope, None)
         for scopes in ex.index.functions.values():
             for scope in scopes:
                 if any(d in NO_GRAD for d in scope.decorators):
                     for loop, nested in _loops_in(scope.node.body.body if isinstance(scope.node.body, cst.IndentedBlock) else []):
                         if not nested:
                             kind = "for" if isinstance(loop, cst.For) else "while"
-                            self._eval_candidate(loop, [loop], scope, _keyword_span(ex.span(loop), kind))
+                            self._eval_candidate(loop, [loop], scope, kind)
 
     def _no_grad(self, item: cst.BaseExpression) -> bool:
         if not isinstance(item, cst.Call):
@@ -1205,7 +1238,7 @@ class _Build:
             return literal(positional(item, 0)) is False
         return qual in NO_GRAD
 
-    def _eval_candidate(self, site: cst.CSTNode, loops: list, scope: Scope, span: Span) -> None:
+    def _eval_candidate(self, site: cst.CSTNode, loops: list, scope: Scope, kind: str | None) -> None:
         ex = self.ex
         if not loops:
             return
@@ -1233,6 +1266,7 @@ class _Build:
         if self._mode_set_before(site, scope):
             return
         call, models = model_calls[0]
+        span = ex.span(site) if kind is None else _keyword_span(ex.span(site), kind)
         self.facts.eval_loops.append(EvalLoop(span, SourceFile.code(call.func), models))
 
     def _mode_set_before(self, site: cst.CSTNode, scope: Scope, top: bool = True, depth: int = 0) -> bool:
@@ -1242,6 +1276,10 @@ class _Build:
         where = ex.span(site)
         for call, s in ex.index.calls:
             if s is scope and isinstance(call.func, cst.Attribute) and call.func.attr.value in ("eval", "train"):
+                # in the loop's own function a train() is a deliberate train-mode pass; in a caller
+                # only eval()/train(False) switches the model for this loop
+                if call.func.attr.value == "train" and not top and literal(positional(call, 0)) is not False:
+                    continue
                 if ex.span(call) < where:
                     return True
         if scope.node is None:
@@ -1260,8 +1298,7 @@ class _Build:
     # -- penalties ----------------------------------------------------------------------------
     def _penalties(self) -> None:
         ex = self.ex
-        finder = _PenaltyFinder(self)
-        ex.source.module.visit(finder)
+        _PenaltyFinder(self)
         for call, scope in ex.index.calls:
             qual = ex.qualify(call.func) or ""
             if not qual.startswith("keras.regularizers.") or _last(qual).lower() not in ("l1", "l2", "l1_l2", "l1l2"):
@@ -1288,20 +1325,14 @@ def _code_only(module: cst.Module) -> str:
 
 def _imported_modules(module: cst.Module) -> list[str]:
     names: list[str] = []
-
-    class V(cst.CSTVisitor):
-        def visit_Import(self, n: cst.Import) -> bool:
+    for n in walk(module, lambda x: isinstance(x, (cst.BaseExpression, cst.Import, cst.ImportFrom))):
+        if isinstance(n, cst.Import):
             names.extend(dotted_name(a.name) or "" for a in n.names)
-            return False
-
-        def visit_ImportFrom(self, n: cst.ImportFrom) -> bool:
+        elif isinstance(n, cst.ImportFrom):
             base = dotted_name(n.module) if n.module is not None else ""
             names.append(base or "")
             if not isinstance(n.names, cst.ImportStar):
                 names.extend(f"{base}.{dotted_name(a.name)}" for a in n.names)
-            return False
-
-    module.visit(V())
     return names
 
 
@@ -1323,36 +1354,24 @@ def _keyword_span(span: Span, kind: str) -> Span:
 def _loops_in(body: Iterable[cst.CSTNode]) -> list[tuple[cst.CSTNode, bool]]:
     """Every for/while statement in a block (not inside nested defs), with `nested` = inside another loop."""
     found: list[tuple[cst.CSTNode, bool]] = []
+    stop = (*_SCOPES, cst.For, cst.While, cst.BaseExpression)
 
-    class V(cst.CSTVisitor):
-        depth = 0
+    def loop(node: cst.CSTNode, depth: int) -> None:
+        found.append((node, depth > 0))
+        for part in (node.body, node.orelse):
+            if part is not None:
+                block(part, depth + 1)
 
-        def visit_FunctionDef(self, n: cst.FunctionDef) -> bool:
-            return False
+    def block(root: cst.CSTNode, depth: int) -> None:
+        for n in walk(root, lambda x: isinstance(x, stop)):
+            if isinstance(n, (cst.For, cst.While)) and n is not root:
+                loop(n, depth)
 
-        def visit_ClassDef(self, n: cst.ClassDef) -> bool:
-            return False
-
-        def visit_Lambda(self, n: cst.Lambda) -> bool:
-            return False
-
-        def visit_For(self, n: cst.For) -> None:
-            found.append((n, self.depth > 0))
-            self.depth += 1
-
-        def leave_For(self, n: cst.For) -> None:
-            self.depth -= 1
-
-        def visit_While(self, n: cst.While) -> None:
-            found.append((n, self.depth > 0))
-            self.depth += 1
-
-        def leave_While(self, n: cst.While) -> None:
-            self.depth -= 1
-
-    visitor = V()
     for stmt in body:
-        stmt.visit(visitor)
+        if isinstance(stmt, (cst.For, cst.While)):
+            loop(stmt, 0)
+        else:
+            block(stmt, 0)
     return found
 
 
@@ -1379,87 +1398,58 @@ def _norm_of(expr: cst.BaseExpression, var: str) -> bool:
 
 def _parameter_generator(expr: cst.BaseExpression) -> bool:
     """`sum(p.pow(2).sum() for p in model.parameters())` and its list/stack spellings."""
-    found = False
-
-    class V(cst.CSTVisitor):
-        def visit_GeneratorExp(self, n: cst.GeneratorExp) -> None:
-            self.check(n)
-
-        def visit_ListComp(self, n: cst.ListComp) -> None:
-            self.check(n)
-
-        def check(self, n) -> None:  # type: ignore[no-untyped-def]
-            nonlocal found
+    for n in walk(expr):
+        if isinstance(n, (cst.GeneratorExp, cst.ListComp)):
             var = _loop_var(n.for_in.target)
             if var and _param_iter(n.for_in.iter) and _norm_of(n.elt, var):
-                found = True
-
-    expr.visit(V())
-    return found
+                return True
+    return False
 
 
-class _PenaltyFinder(cst.CSTVisitor):
+class _PenaltyFinder:
     """Products `coefficient * penalty` added to something, where the penalty is a norm over
     a model's parameters (a generator, or a variable accumulated over `.parameters()`)."""
 
     def __init__(self, build: _Build) -> None:
         self.build = build
         self.ex = build.ex
-        self.stack: list[Scope] = [build.ex.index.module]
-        self.parents: list[cst.CSTNode] = []
         self.accumulators: set[tuple[int, str]] = set()
-        self._collect_accumulators()
-
-    def _collect_accumulators(self) -> None:
         index = self.ex.index
-        acc = self.accumulators
+        scopes = [(self.ex.source.module, index.module)] + [(node, sc) for node, sc in index.scopes.items()]
+        for root, scope in scopes:
+            for n in self._nodes(root):
+                if isinstance(n, cst.For):
+                    self._accumulator(n, scope)
+        for root, scope in scopes:
+            for n in self._nodes(root):
+                if isinstance(n, cst.BinaryOperation) and isinstance(n.operator, (cst.Add, cst.Subtract)):
+                    for side in (n.left, n.right):
+                        self._maybe_product(side, scope)
+                elif isinstance(n, cst.AugAssign) and isinstance(n.operator, cst.AddAssign):
+                    self._maybe_product(n.value, scope)
 
-        class V(cst.CSTVisitor):
-            def __init__(self) -> None:
-                self.stack = [index.module]
+    @staticmethod
+    def _nodes(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
+        for n in walk(root, lambda x: isinstance(x, _SCOPES)):
+            if n is root or not isinstance(n, _SCOPES):
+                yield n
 
-            def visit_FunctionDef(self, n: cst.FunctionDef) -> None:
-                self.stack.append(index.scopes.get(n, self.stack[-1]))
+    def _accumulator(self, loop: cst.For, scope: Scope) -> None:
+        var = _loop_var(loop.target)
+        if not var or not _param_iter(loop.iter):
+            return
+        for stmt in _small_statements(loop.body):
+            if isinstance(stmt, cst.AugAssign) and isinstance(stmt.operator, cst.AddAssign) and \
+                    isinstance(stmt.target, cst.Name) and _norm_of(stmt.value, var):
+                self.accumulators.add((id(scope), stmt.target.value))
+            elif isinstance(stmt, cst.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0].target, cst.Name) \
+                    and isinstance(stmt.value, cst.BinaryOperation) and isinstance(stmt.value.operator, cst.Add) \
+                    and _norm_of(stmt.value, var):
+                self.accumulators.add((id(scope), stmt.targets[0].target.value))
 
-            def leave_FunctionDef(self, n: cst.FunctionDef) -> None:
-                self.stack.pop()
-
-            def visit_For(self, n: cst.For) -> None:
-                var = _loop_var(n.target)
-                if not var or not _param_iter(n.iter):
-                    return
-                for stmt in _small_statements(n.body):
-                    if isinstance(stmt, cst.AugAssign) and isinstance(stmt.operator, cst.AddAssign) and \
-                            isinstance(stmt.target, cst.Name) and _norm_of(stmt.value, var):
-                        acc.add((id(self.stack[-1]), stmt.target.value))
-                    elif isinstance(stmt, cst.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0].target, cst.Name) \
-                            and isinstance(stmt.value, cst.BinaryOperation) and isinstance(stmt.value.operator, cst.Add) \
-                            and _norm_of(stmt.value, var):
-                        acc.add((id(self.stack[-1]), stmt.targets[0].target.value))
-
-        self.ex.source.module.visit(V())
-
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        if isinstance(node, cst.FunctionDef):
-            self.stack.append(self.ex.index.scopes.get(node, self.stack[-1]))
-        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Multiply) and self._added():
-            self._product(node)
-        self.parents.append(node)
-        return True
-
-    def on_leave(self, original_node: cst.CSTNode) -> None:
-        self.parents.pop()
-        if isinstance(original_node, cst.FunctionDef):
-            self.stack.pop()
-
-    def _added(self) -> bool:
-        if not self.parents:
+    def is_penalty(self, expr: cst.BaseExpression, scope: Scope, depth: int = 0) -> bool:
+        if depth > MAX_DEPTH:
             return False
-        parent = self.parents[-1]
-        return (isinstance(parent, cst.BinaryOperation) and isinstance(parent.operator, (cst.Add, cst.Subtract))
-                ) or (isinstance(parent, cst.AugAssign) and isinstance(parent.operator, cst.AddAssign))
-
-    def is_penalty(self, expr: cst.BaseExpression, scope: Scope) -> bool:
         if isinstance(expr, cst.Name):
             s: Scope | None = scope
             while s is not None:
@@ -1467,14 +1457,15 @@ class _PenaltyFinder(cst.CSTVisitor):
                     return True
                 values = s.assigns.get(expr.value)
                 if values:
-                    return all(v is not None and self.is_penalty(v, s) for v in values
-                               if not (isinstance(v, (cst.Integer, cst.Float))))
+                    terms = [v for v in values if not isinstance(v, (cst.Integer, cst.Float))]
+                    return bool(terms) and all(v is not None and self.is_penalty(v, s, depth + 1) for v in terms)
                 s = s.parent
             return False
         return _parameter_generator(expr)
 
-    def _product(self, node: cst.BinaryOperation) -> None:
-        scope = self.stack[-1]
+    def _maybe_product(self, node: cst.BaseExpression, scope: Scope) -> None:
+        if not (isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Multiply)):
+            return
         for coef, term in ((node.left, node.right), (node.right, node.left)):
             if self.is_penalty(term, scope):
                 value = self.ex.number(coef, scope)
@@ -1492,3 +1483,53 @@ def _small_statements(block: cst.BaseSuite) -> Iterator[cst.BaseSmallStatement]:
             yield stmt
         elif isinstance(stmt, (cst.If, cst.With)):
             yield from _small_statements(stmt.body)
+
+
+# ---------------------------------------------------------------------------------------------
+# The project pass hook: per-file data the NN3 project rules join across files
+
+
+@dataclass
+class ClassSummary:
+    ops: frozenset[str]  # layer kinds the class builds (same-file classes included)
+    external: tuple[str, ...]  # imported classes it builds, as written in its file
+
+
+@dataclass
+class ProjectTraining:
+    facts: TrainingFacts | None  # None when the file cannot train anything
+    classes: dict[str, ClassSummary]
+
+
+_TRAINS = ("backward", ".fit(", ".train(")
+_RECURRENT = ("RNN", "LSTM", "GRU")
+
+
+def project_training(source: SourceFile) -> ProjectTraining | None:
+    """What the project pass needs from one file: its training facts (files that train) and a
+    summary of its classes (files that build recurrent layers)."""
+    text = source.text
+    trains = any(m in text for m in _TRAINS)
+    builds = any(m in text for m in _RECURRENT)
+    if not trains and not builds:
+        return None
+    facts = training_facts(source) if trains else None
+    classes: dict[str, ClassSummary] = {}
+    if builds:
+        ex = TrainingExtractor(source) if facts is None else source.__dict__["_training_extractor"]
+        for name in ex.index.classes:
+            ops = ex.class_contents(name, 0) or frozenset()
+            classes[name] = ClassSummary(ops, ex.class_external(name))
+    return ProjectTraining(facts, classes)
+
+
+def _register() -> None:
+    from nnlint.source import facts as file_facts
+
+    file_facts.EXTRACTORS["training"] = project_training
+    for marker in _TRAINS:
+        if marker not in file_facts.FACT_MARKERS:
+            file_facts.FACT_MARKERS.append(marker)
+
+
+_register()
