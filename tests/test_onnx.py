@@ -652,3 +652,15 @@ def test_nn112_silent_on_dead_plumbing_without_a_layer():
     with_a_layer = build([N("Relu", ["x"], ["y"], name="act"), N("Transpose", ["y"], ["t"], name="tr"),
                           N("Gemm", ["t", "w"], ["z"], name="fc", transB=1)], [W("w", 4, 8)])
     assert codes(with_a_layer) == [(2, 1, "NN112")]
+
+
+def test_attributes_a_function_takes_from_its_caller_are_unknown():
+    from onnx import AttributeProto
+
+    ref = AttributeProto(name="ratio", ref_attr_name="r", type=AttributeProto.FLOAT)
+    drop = N("Dropout", ["a"], ["d"], name="fdrop")
+    drop.attribute.append(ref)
+    function = helper.make_function("custom", "Blk", ["a"], ["d"], [drop], [helper.make_opsetid("", 10)], attributes=["r"])
+    model = build([N("Blk", ["x"], ["y"], name="blk", domain="custom", r=0.9)], opset=10, functions=[function])
+    assert lowered(model)[1].nodes[0].attrs == {"cls": "Dropout"}
+    assert codes(model) == []

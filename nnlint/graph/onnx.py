@@ -136,6 +136,8 @@ def _attr(node: Any, name: str, default: Any = None) -> Any:
 
     for attribute in node.attribute:
         if attribute.name == name:
+            if attribute.ref_attr_name:  # a function's parameter: its value is the caller's
+                return default
             return helper.get_attribute_value(attribute)
     return default
 
@@ -427,6 +429,8 @@ class _Lowerer:
         kind = _KINDS[op]
         if kind not in _SIZED:
             return kind, attrs
+        if any(attribute.ref_attr_name for attribute in node.attribute):
+            return kind, attrs  # set by the caller of a function: unknown here
         inputs = list(node.input)
         dims = lambda i: scope.dims.get(inputs[i]) if len(inputs) > i and inputs[i] else None  # noqa: E731
         if kind == "dropout":
