@@ -17,7 +17,6 @@ from nnlint.graph import LayerGraph
 from nnlint.graph.ops import IDENTITY, RESHAPE
 from nnlint.project import At, Output, Project
 from nnlint.registry import Finding, Rule
-from nnlint.source.literals import literal
 
 _WIRING_TEXT = (("loss", "Loss", "cross_entropy", "compile("),)
 BOUNDED = frozenset({"relu", "relu6", "tanh", "hardtanh", "hardsigmoid", "softplus", "sigmoid"})
@@ -256,18 +255,6 @@ class LogOfSoftmax(Rule):
         return Fix("use log_softmax with the same dim", (Edit(found.log_call, source.code(replacement)),))
 
 
-_NO_DIM = {"torch.nn.Softmax": 0, "torch.nn.LogSoftmax": 0, "torch.nn.functional.softmax": 1,
-           "torch.nn.functional.log_softmax": 1}
-
-
-class _Calls(cst.CSTVisitor):
-    def __init__(self) -> None:
-        self.calls: list[cst.Call] = []
-
-    def visit_Call(self, node: cst.Call) -> None:
-        self.calls.append(node)
-
-
 class SoftmaxWithoutDim(Rule):
     code = "NN209"
     name = "softmax-without-dim"
@@ -277,22 +264,19 @@ class SoftmaxWithoutDim(Rule):
     requires = (("oftmax",),)
 
     def check(self, source: Any, options: dict[str, Any]) -> Iterator[Finding]:
-        visitor = _Calls()
-        source.module.visit(visitor)
-        for call in visitor.calls:
-            qualified = source.imports.resolve(call.func)
-            if qualified not in _NO_DIM or any(a.star for a in call.args):
+        from nnlint.source.facts import SOFTMAX_CALLS, analysis
+
+        for call, qualified in analysis(source).softmax_calls:
+            if any(a.star for a in call.args):
                 continue
-            position = _NO_DIM[qualified]
             dim = next((a.value for a in call.args if a.keyword is not None and a.keyword.value == "dim"), None)
             positional = [a for a in call.args if a.keyword is None]
-            if dim is None and len(positional) > position:
-                dim = positional[position].value
-            if dim is not None and not (literal(dim) is None and isinstance(dim, cst.Name) and dim.value == "None"):
+            if dim is None and len(positional) > SOFTMAX_CALLS[qualified]:
+                dim = positional[SOFTMAX_CALLS[qualified]].value
+            if dim is not None and not (isinstance(dim, cst.Name) and dim.value == "None"):
                 continue
-            name = source.code(call.func)
             yield self.report(
                 call,
-                f"{name} without dim picks the axis from the input's rank (deprecated), which is wrong for "
-                "batched or sequence inputs; pass dim explicitly (usually dim=-1 or dim=1)",
+                f"{source.code(call.func)} without dim picks the axis from the input's rank (deprecated), which "
+                "is wrong for batched or sequence inputs; pass dim explicitly (usually dim=-1 or dim=1)",
             )

@@ -30,7 +30,7 @@ from typing import Any, Callable, Iterator, Sequence
 import libcst as cst
 
 from nnlint.diagnostics import Span
-from nnlint.source.imports import canonical, dotted_name
+from nnlint.source.imports import _statements, canonical, dotted_name
 from nnlint.source.literals import literal
 from nnlint.source.torch_nn import layer_spec
 
@@ -141,6 +141,9 @@ for _tf in ("tensorflow.", "tf."):
                          ("tanh", "tanh")):
         ACTIVATION_FUNCTIONS[_tf + _name] = _kind
 
+# Softmax constructors and functions (NN209 checks their dim): qualified -> position of dim
+SOFTMAX_CALLS = {"torch.nn.Softmax": 0, "torch.nn.LogSoftmax": 0, "torch.nn.functional.softmax": 1,
+                 "torch.nn.functional.log_softmax": 1}
 TENSOR_ACTIVATION_METHODS = {"softmax": "softmax", "log_softmax": "log_softmax", "sigmoid": "sigmoid",
                              "relu": "relu", "tanh": "tanh"}
 LOG_FUNCTIONS = {"torch.log"}
@@ -233,6 +236,7 @@ class Analysis:
         self.uses: list[LossUse] = []
         self.compiles: list[KerasCompile] = []
         self.log_of_softmax: list[LogOfSoftmax] = []
+        self.softmax_calls: list[tuple[cst.Call, str]] = []  # for NN209 (in-process only)
         self.module_names: set[str] = set()
         self.classes: dict[str, cst.ClassDef] = {}
         self.functions: dict[str, cst.FunctionDef] = {}
@@ -280,8 +284,9 @@ class Analysis:
         # Pass 1: class attributes, loss wrappers, call-site arguments. Pass 2: bound and recorded.
         for final in (False, True):
             self.record = final
-            self.uses, self.compiles, self.log_of_softmax = [], [], []
+            self.uses, self.compiles, self.log_of_softmax, self.softmax_calls = [], [], [], []
             self.returns = {}
+            self._nested: list[cst.FunctionDef] = []
             self.calls, self.bindings = self.bindings, {}
             for name, cls in self.classes.items():
                 init = self._methods(cls).get("__init__")
@@ -314,22 +319,11 @@ class Analysis:
         return self
 
     def _nested_functions(self) -> None:
-        """Functions defined inside functions: read with module globals only."""
-        top = set(id(f) for f in self.functions.values())
-        for cls in self.classes.values():
-            top |= {id(m) for m in self._methods(cls).values()}
-
-        class Finder(cst.CSTVisitor):
-            def __init__(self) -> None:
-                self.found: list[cst.FunctionDef] = []
-
-            def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-                if id(node) not in top:
-                    self.found.append(node)
-
-        finder = Finder()
-        self.source.module.visit(finder)
-        for func in finder.found:
+        """Functions defined inside functions (collected by the walk): read with module globals only."""
+        done = 0
+        while done < len(self._nested):
+            func = self._nested[done]
+            done += 1
             scope = self._function_scope(func, None, None)
             self._block(func.body, scope)
 
@@ -440,6 +434,8 @@ class Analysis:
         elif isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
             if scope.func is not None or scope.cls is not None:
                 scope.env[stmt.name.value] = None
+                if isinstance(stmt, cst.FunctionDef) and len(self._nested) < 500:
+                    self._nested.append(stmt)
         else:
             for name in _assigned_names(stmt):
                 scope.env[name] = None
@@ -468,9 +464,14 @@ class Analysis:
                 scope.env[name.name.value] = None
         elif isinstance(small, cst.Del):
             self._clear_targets(small.target, scope)
-        elif isinstance(small, (cst.Import, cst.ImportFrom)):
-            for name in _assigned_names(small):
-                scope.env.pop(name, None)
+        elif isinstance(small, (cst.Import, cst.ImportFrom)) and not isinstance(small.names, cst.ImportStar):
+            for alias in small.names:
+                if alias.asname is not None:
+                    names = _target_names(alias.asname.name)
+                else:
+                    names = [(dotted_name(alias.name) or "").split(".")[0]]
+                for name in names:
+                    scope.env.pop(name, None)
 
     def _assign(self, target: cst.CSTNode, value: Value | None, scope: _Scope) -> None:
         if isinstance(target, cst.Name):
@@ -641,6 +642,8 @@ class Analysis:
                 sites.setdefault(arg.keyword.value, []).append(value)
 
     def _library_call(self, qualified: str, call: cst.Call, args: list, first: Value | None, scope: _Scope) -> Value | None:
+        if self.record and qualified in SOFTMAX_CALLS:
+            self.softmax_calls.append((call, qualified))
         if qualified in LOSS_CLASSES:
             kind, label = LOSS_CLASSES[qualified]
             return ("loss", kind, label)
@@ -900,12 +903,19 @@ def _assigned_names(node: cst.CSTNode) -> set[str]:
 
 
 def _bound_in(node: cst.CSTNode) -> set[str]:
+    """Names a lambda or comprehension binds (its parameters, its for-targets)."""
     names: set[str] = set()
     if isinstance(node, cst.Lambda):
-        names |= {p.name.value for p in node.params.params}
-        names |= {p.name.value for p in node.params.kwonly_params}
-        names |= {p.name.value for p in node.params.posonly_params}
-    names |= _assigned_names(node)
+        params = node.params
+        names |= {p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)}
+        for star in (params.star_arg, params.star_kwarg):
+            if isinstance(star, cst.Param):
+                names.add(star.name.value)
+        return names
+    for_in = getattr(node, "for_in", None)
+    while for_in is not None:
+        names.update(_target_names(for_in.target))
+        for_in = for_in.inner_for_in
     return names
 
 
@@ -916,9 +926,9 @@ def _imports(module: cst.Module) -> dict[str, str | None]:
     def bind(local: str, target: str) -> None:
         found[local] = target if found.get(local, target) == target else None
 
-    class Visitor(cst.CSTVisitor):
-        def visit_Import(self, node: cst.Import) -> bool:
-            for alias in node.names:
+    for small in _statements(module.body):
+        if isinstance(small, cst.Import):
+            for alias in small.names:
                 full = dotted_name(alias.name)
                 if not full:
                     continue
@@ -926,24 +936,14 @@ def _imports(module: cst.Module) -> dict[str, str | None]:
                     bind(alias.asname.name.value, full)
                 else:
                     bind(full.split(".")[0], full.split(".")[0])
-            return False
-
-        def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
-            if isinstance(node.names, cst.ImportStar):
-                return False
-            base = "." * len(node.relative) + (dotted_name(node.module) or "" if node.module else "")
-            for alias in node.names:
+        elif isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
+            base = "." * len(small.relative) + (dotted_name(small.module) or "" if small.module else "")
+            for alias in small.names:
                 name = dotted_name(alias.name)
                 if not name:
                     continue
                 local = alias.asname.name.value if alias.asname is not None and isinstance(alias.asname.name, cst.Name) else name
                 bind(local, f"{base}.{name}" if base and not base.endswith(".") else f"{base}{name}")
-            return False
-
-        def visit_Call(self, node: cst.Call) -> bool:
-            return False
-
-    module.visit(Visitor())
     return found
 
 
