@@ -1370,7 +1370,7 @@ def _loops_in(body: Iterable[cst.CSTNode]) -> list[tuple[cst.CSTNode, bool]]:
     for stmt in body:
         if isinstance(stmt, (cst.For, cst.While)):
             loop(stmt, 0)
-        else:
+        elif not isinstance(stmt, _SCOPES):
             block(stmt, 0)
     return found
 

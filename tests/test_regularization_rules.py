@@ -1,0 +1,154 @@
+"""NN401-NN403: explicit penalties and weight decay (issue 5 precision bar)."""
+
+import pytest
+
+from nnlint.testing import codes
+
+
+def only(code, rule, **kwargs):
+    return [c for c in codes(code, select=[rule], **kwargs) if c[2] == rule]
+
+
+# -- NN401 regularization-dominates-loss ------------------------------------------------------
+
+def test_nn401_generator_penalty_with_large_coefficient():
+    code = '''
+import torch.nn.functional as F
+
+
+def step(model, x, y):
+    ce = F.cross_entropy(model(x), y)
+    loss = ce + 0.1 * sum(p.pow(2).sum() for p in model.parameters())
+    return loss
+'''
+    assert only(code, "NN401") == [(7, 17, "NN401")]
+
+
+def test_nn401_penalty_accumulated_in_a_loop_then_added():
+    code = '''
+import torch
+
+
+def step(model, x, y, criterion):
+    loss = criterion(model(x), y)
+    l2 = 0
+    for p in model.parameters():
+        l2 += torch.norm(p)
+    loss += 0.01 * l2
+    return loss
+'''
+    assert only(code, "NN401") == [(10, 13, "NN401")]
+
+
+def test_nn401_coefficient_set_in_main_and_passed_as_a_keyword():
+    code = '''
+import torch.nn.functional as F
+
+
+def custom_loss(outputs, targets, model, l2_lambda=1e-5):
+    l2 = sum((p ** 2).sum() for p in model.parameters())
+    return F.mse_loss(outputs, targets) + l2_lambda * l2
+
+
+if __name__ == "__main__":
+    l2_lambda = 0.1
+    loss = custom_loss(out, y, net, l2_lambda=l2_lambda)
+'''
+    assert only(code, "NN401") == [(7, 43, "NN401")]
+
+
+@pytest.mark.parametrize("coefficient", ["1e-5", "5e-4"])
+def test_nn401_silent_for_small_coefficients(coefficient):
+    code = f'''
+import torch.nn.functional as F
+
+
+def step(model, x, y):
+    l2 = sum(p.pow(2).sum() for p in model.parameters())
+    return F.cross_entropy(model(x), y) + {coefficient} * l2
+'''
+    assert only(code, "NN401") == []
+
+
+def test_nn401_silent_for_a_penalty_only_in_comments_or_strings():
+    code = '''
+import torch.nn.functional as F
+
+
+def step(model, x, y):
+    # loss = ce + 0.1 * sum(p.pow(2).sum() for p in model.parameters())
+    doc = "loss = ce + 0.1 * sum(p.pow(2).sum() for p in model.parameters())"
+    return F.cross_entropy(model(x), y)
+'''
+    assert only(code, "NN401") == []
+
+
+def test_nn401_silent_below_a_configured_threshold_and_for_one_tensor():
+    code = '''
+import torch.nn.functional as F
+
+
+def step(model, x, y):
+    l2 = sum(p.pow(2).sum() for p in model.parameters())
+    smooth = 0.5 * model.embedding.weight.pow(2).sum()
+    return F.cross_entropy(model(x), y) + 0.05 * l2 + smooth
+'''
+    assert only(code, "NN401") == [(8, 43, "NN401")]
+    assert only(code, "NN401", options={"NN401": {"max-coefficient": 0.1}}) == []
+
+
+def test_nn401_keras_kernel_regularizer():
+    code = '''
+from tensorflow.keras import layers, regularizers
+
+dense = layers.Dense(64, kernel_regularizer=regularizers.l2(0.1))
+small = layers.Dense(64, kernel_regularizer=regularizers.l2(1e-4))
+'''
+    assert only(code, "NN401") == [(4, 45, "NN401")]
+
+
+# -- NN402 weight-decay-too-large -------------------------------------------------------------
+
+def value_column(call):
+    """Column of the weight_decay value in `optimizer = <call>`."""
+    return 1 + len("optimizer = ") + call.index("weight_decay=") + len("weight_decay=")
+
+
+@pytest.mark.parametrize("call", [
+    "torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=0.1)",
+    "torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=0.05)",
+    "torch.optim.NAdam(model.parameters(), weight_decay=0.05)",
+    'dict(type="SGD", lr=0.02, momentum=0.9, weight_decay=0.05)',
+])
+def test_nn402_fires_on_coupled_decay(call):
+    code = f"import torch\n\noptimizer = {call}\n"
+    assert only(code, "NN402") == [(3, value_column(call), "NN402")]
+
+
+@pytest.mark.parametrize("call", [
+    "torch.optim.AdamW(model.parameters(), lr=3e-4, weight_decay=0.1)",
+    "torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)",
+    "torch.optim.NAdam(model.parameters(), weight_decay=0.05, decoupled_weight_decay=True)",
+    'dict(type="AdamW", lr=1e-4, weight_decay=0.05)',
+    "torch.optim.SGD(model.parameters(), lr=0.1, weight_decay=args.wd)",
+])
+def test_nn402_silent_for_decoupled_or_small_decay(call):
+    code = f"import torch\n\noptimizer = {call}\n"
+    assert only(code, "NN402") == []
+
+
+def test_nn402_option_max_weight_decay():
+    code = "import torch\n\noptimizer = torch.optim.SGD(model.parameters(), lr=0.1, weight_decay=0.02)\n"
+    assert only(code, "NN402") == [(3, 70, "NN402")]
+    assert only(code, "NN402", options={"NN402": {"max-weight-decay": 0.05}}) == []
+
+
+# -- NN403 adam-coupled-weight-decay ----------------------------------------------------------
+
+def test_nn403_adam_with_weight_decay_off_by_default():
+    code = "import torch\n\noptimizer = torch.optim.Adam(model.parameters(), weight_decay=1e-4)\n"
+    assert [c for c in codes(code) if c[2] == "NN403"] == []
+    assert only(code, "NN403") == [(3, 63, "NN403")]
+    clean = "import torch\n\noptimizer = torch.optim.AdamW(model.parameters(), weight_decay=1e-2)\n"
+    assert only(clean, "NN403") == []
+    assert only("import torch\n\nopt = torch.optim.Adam(model.parameters(), weight_decay=0)\n", "NN403") == []
