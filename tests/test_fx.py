@@ -405,6 +405,8 @@ def test_unused_modules_are_the_topmost_registered_modules_the_trace_never_reach
                 self.rope = Rope()
                 self.stages = nn.ModuleList([nn.Linear(4, 4), nn.Linear(4, 4)])
                 self.placeholder = nn.Identity()
+                self.gate_fn = nn.Sigmoid()  # used in another mode only: nothing to train, not reported
+                self.branch = nn.Sequential()
 
             def forward(self, x):
                 x = self.block(self.rope.get_embed(x))

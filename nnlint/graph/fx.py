@@ -530,7 +530,7 @@ def _unused_modules(model: nn.Module, subtrees: set[str], called: set[str], site
 
     Reached: everything inside `subtrees` (leaves called, owners of parameters read, modules
     read but not called), each module in `called` (its children are judged one by one), and
-    every ancestor of those. nn.Identity and Dropout(p=0) are placeholders, never reported."""
+    every ancestor of those. Modules with no parameters and no buffers are never reported."""
     subtrees = {r for r in subtrees if r}
     called = {c for c in called if c}
     unused: list[str] = []
@@ -541,8 +541,9 @@ def _unused_modules(model: nn.Module, subtrees: set[str], called: set[str], site
             continue
         if any(c == name or c.startswith(name + ".") for c in called):
             continue
-        if isinstance(module, nn.Identity) or (isinstance(module, nn.modules.dropout._DropoutNd) and module.p == 0):
-            continue  # no-op placeholders (a config turned the layer off)
+        if not any(True for _ in module.parameters()) and not any(True for _ in module.buffers()):
+            continue  # nothing to train or save: a placeholder a config turned off (Identity, an empty
+            # Sequential, StochasticDepth in a block without residual, an activation of another mode)
         unused.append(name)
         op, attrs = module_attrs(module)
         site = sites.registered.get(id(module)) or sites.built.get(id(module)) or fallback
