@@ -509,3 +509,45 @@ def test_list_comprehension_with_literal_range_is_expanded():
     assert [n.op for n in graphs["blocks"].nodes] == ["linear", "linear", "linear", "dropout"]
     assert [n.op for n in graphs["convs"].nodes] == ["conv", "conv"]
     assert [n.op for n in graphs["unknown"].nodes] == ["opaque"]
+
+
+def test_dynamic_layer_lookups_are_opaque_but_conditional_dropout_still_feeds():
+    assert nn101("""
+        class Net(nn.Module):
+            def __init__(self, n):
+                super().__init__()
+                self.drops = nn.ModuleList([nn.Dropout(0.1) for _ in range(n)])
+                self.drop = nn.Dropout(0.1)
+                self.bn = nn.BatchNorm1d(8)
+
+            def forward(self, x):
+                for i in range(len(self.drops)):
+                    x = self.bn(self.drops[i](x))
+                x = self.bn(getattr(self, "drop")(x))
+                x = self.drop(x) if self.training else x
+                return self.bn(x)
+    """) == [(16, 13, "NN101")]
+
+
+def test_keyword_arguments_bind_to_the_submodule_forward_parameters():
+    graph = module_graph("""
+        class Gate(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(8, 8)
+
+            def forward(self, x, skip=None):
+                return self.fc(skip)
+
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.gate = Gate()
+                self.drop = nn.Dropout(0.1)
+
+            def forward(self, x):
+                return self.gate(x, skip=self.drop(x))
+    """, "Net")
+    fc = next(n for n in graph.nodes if n.op == "linear")
+    assert [graph.nodes[i].op for i in fc.inputs] == ["dropout"]
