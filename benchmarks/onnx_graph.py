@@ -2,8 +2,8 @@
 
     python benchmarks/onnx_graph.py [--nodes 100000] [--repeat 3] [--keep model.onnx]
 
-The graph is a deep stack of residual blocks (Gemm -> BatchNormalization -> Relu -> Dropout ->
-Add), with a Dropout -> BatchNormalization pair and a dead branch every 50 blocks so the rules
+The graph is a deep stack of residual blocks (Gemm, or MatMul + Add, -> BatchNormalization ->
+Relu -> Dropout -> Add), with a Dropout -> BatchNormalization pair and a dead branch every 50 blocks so the rules
 have something to report, and small weight shapes so the file stays a few MB. It is written to
 a temporary file and linted with `nnlint --select ALL` in a subprocess (the real command: CLI
 start-up, reading, onnx.checker, lowering, every rule). Prints the node count, the file size,
@@ -44,6 +44,15 @@ def synthetic(nodes: int) -> onnx.ModelProto:
                 helper.make_node("Relu", [f"{k}.g"], [f"{k}.r"], name=f"/{k}/Relu"),
                 helper.make_node("Sigmoid", [f"{k}.r"], [f"{k}.dead"], name=f"/{k}/unused/Sigmoid"),
                 helper.make_node("Add", [value, f"{k}.r"], [f"{k}.y"], name=f"/{k}/Add"),
+            ]
+        elif block % 2:  # half the linear layers as MatMul + Add (the lowering fuses them)
+            graph_nodes += [
+                helper.make_node("MatMul", [value, "w"], [f"{k}.mm"], name=f"/{k}/MatMul"),
+                helper.make_node("Add", [f"{k}.mm", "b"], [f"{k}.g"], name=f"/{k}/Add_bias"),
+                helper.make_node("BatchNormalization", [f"{k}.g", "s", "b", "m", "v"], [f"{k}.n"], name=f"/{k}/BatchNormalization"),
+                helper.make_node("Relu", [f"{k}.n"], [f"{k}.r"], name=f"/{k}/Relu"),
+                helper.make_node("Dropout", [f"{k}.r", "p"], [f"{k}.d"], name=f"/{k}/Dropout"),
+                helper.make_node("Add", [value, f"{k}.d"], [f"{k}.y"], name=f"/{k}/Add"),
             ]
         else:
             graph_nodes += [

@@ -315,6 +315,7 @@ class _Lowerer:
             scope.values[name] = None
         producer: dict[str, Node] = {}
         fused = self._fusions(nodes, scope)
+        with_bias = set(fused.values())
         for index, node in enumerate(nodes, start=1):
             if index in fused:  # the Add of a MatMul+Add pair: the linear node stands for both
                 owner = producer.get(nodes[fused[index] - 1].output[0])
@@ -326,7 +327,7 @@ class _Lowerer:
                 continue  # no outputs: a side effect (a custom logging op), never a layer in the chain
             if self._fold(node, scope):
                 continue
-            self._lower_node(graph, node, index, context, scope, producer, fused_bias=(index in fused.values()))
+            self._lower_node(graph, node, index, context, scope, producer, fused_bias=index in with_bias)
         for name in outputs:
             if name in producer:
                 graph.mark_output(producer[name])
