@@ -664,3 +664,20 @@ def test_attributes_a_function_takes_from_its_caller_are_unknown():
     model = build([N("Blk", ["x"], ["y"], name="blk", domain="custom", r=0.9)], opset=10, functions=[function])
     assert lowered(model)[1].nodes[0].attrs == {"cls": "Dropout"}
     assert codes(model) == []
+
+
+def test_each_if_node_depends_on_the_outer_values_its_own_branches_read():
+    def branches(value, out):
+        then_graph = helper.make_graph([N("Relu", [value], [f"{out}_t"], name=f"{out}_then")], "t", [], [vi(f"{out}_t")])
+        else_graph = helper.make_graph([N("Identity", [value], [f"{out}_e"], name=f"{out}_else")], "e", [], [vi(f"{out}_e")])
+        return {"then_branch": then_graph, "else_branch": else_graph}
+
+    model = build([N("Relu", ["x"], ["a"], name="make_a"), N("Sigmoid", ["x"], ["b"], name="make_b"),
+                   N("If", ["flag"], ["ya"], name="if_a", **branches("a", "ya")),
+                   N("If", ["flag"], ["yb"], name="if_b", **branches("b", "yb")),
+                   N("Add", ["ya", "yb"], ["y"], name="sum")],
+                  inputs=("x", vi("flag", [], TensorProto.BOOL)))
+    main = lowered(model)[0]
+    assert [(n.label, n.inputs) for n in main.nodes] == [
+        ("'make_a'", ()), ("'make_b'", ()), ("'if_a'", (0,)), ("'if_b'", (1,)), ("'sum'", (2, 3))]
+    assert codes(model) == []

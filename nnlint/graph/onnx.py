@@ -224,11 +224,12 @@ def _subgraphs(node: Any) -> Iterable[tuple[str, Any]]:
                 yield f"{attribute.name}[{i}]", g
 
 
-def _free_names(graph: Any, cache: dict[int, frozenset[str]]) -> frozenset[str]:
-    """Names a (sub)graph reads from enclosing scopes."""
+def _free_names(graph: Any, cache: dict[int, tuple[Any, frozenset[str]]]) -> frozenset[str]:
+    """Names a (sub)graph reads from enclosing scopes. The cache holds the graph object too,
+    so that its id cannot be reused by another graph while the cache lives."""
     key = id(graph)
     if key in cache:
-        return cache[key]
+        return cache[key][1]
     defined = {v.name for v in graph.input} | {t.name for t in graph.initializer}
     defined |= {t.values.name for t in graph.sparse_initializer}
     used: set[str] = set()
@@ -238,8 +239,8 @@ def _free_names(graph: Any, cache: dict[int, frozenset[str]]) -> frozenset[str]:
             used.update(n for n in _free_names(sub, cache) if n not in defined)
         defined.update(n for n in node.output if n)
     used.update(v.name for v in graph.output if v.name not in defined)
-    cache[key] = frozenset(used)
-    return cache[key]
+    cache[key] = (graph, frozenset(used))
+    return cache[key][1]
 
 
 _PY_FRAME = re.compile(r'File "([^"]+)", line (\d+)')
@@ -278,7 +279,7 @@ class _Lowerer:
         self.model = model
         self.opset = next((imp.version for imp in model.opset_import if imp.domain in _DEFAULT_DOMAINS), 0)
         self.graphs: list[LayerGraph] = []
-        self.free_cache: dict[int, frozenset[str]] = {}
+        self.free_cache: dict[int, tuple[Any, frozenset[str]]] = {}
 
     # -- graphs -----------------------------------------------------------------------------
     def lower(self) -> list[LayerGraph]:
