@@ -207,7 +207,14 @@ def _one_line(exc: BaseException) -> str:
 
 def trace_diagnostics(targets: list[TraceTarget], settings: Any, settings_for: Callable[[str], Any]) -> tuple[list[Diagnostic], bool]:
     """Every target's diagnostics, each filtered by its own file's selection and noqa comments
-    (settings: engine.FileSettings of the run; settings_for: its per-file-ignores)."""
+    (settings: engine.FileSettings of the run; settings_for: its per-file-ignores).
+    Without torch: a ConfigError (usage error, exit 2)."""
+    try:
+        import torch.fx  # noqa: F401
+    except ImportError as exc:
+        from nnlint.config import ConfigError
+
+        raise ConfigError(f"--trace needs torch ({exc}); install it first, e.g. pip install 'nnlint[torch]'") from None
     from nnlint.files import Unreadable, decode_source
     from nnlint.suppress import Suppressions, parse_suppressions
 

@@ -512,3 +512,16 @@ def test_a_loss_inside_the_traced_module_is_a_loss_node_fed_by_the_prediction(pr
         ("loss.bce_with_logits", "F.binary_cross_entropy_with_logits(x, x)", "input"),
     ]
     assert [n.op for n in graph.producers(losses[0])] == ["softmax", "input"]
+
+
+def test_trace_without_torch_installed_is_a_usage_error(project):
+    driver = textwrap.dedent("""
+        import sys
+        sys.modules["torch"] = None  # as if torch were not installed
+        from nnlint.cli import main
+        main(["--trace", "models:make"])
+    """)
+    done = subprocess.run([sys.executable, "-c", driver], cwd=project.root, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.startswith("nnlint: error: --trace needs torch")
+    assert "Traceback" not in done.stderr
