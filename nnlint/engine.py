@@ -183,7 +183,7 @@ def lint_source(path: str, data: bytes, settings: FileSettings) -> FileResult:
 def _wants_facts(path: str, text: str, settings: FileSettings) -> bool:
     """Facts are extracted when a project rule is enabled and the text can hold any (the
     markers live in nnlint.source.facts); they depend on path and text only (cacheable)."""
-    if not any(r.kind == "project" for code, r in all_rules().items() if code in settings.enabled):
+    if not any(r.kind == "project" or r.project_pass for code, r in all_rules().items() if code in settings.enabled):
         return False
     from nnlint.source.facts import may_have_facts
 
@@ -194,7 +194,7 @@ def project_diagnostics(files: list[tuple[str, FileResult]], settings_for: Calla
                         settings: FileSettings, roots: Iterable[str] = ()) -> tuple[list[Diagnostic], bool]:
     """The project pass: "project" rules see every file's facts at once (nnlint.project.Project).
     A finding lands in its own file: that file's per-file-ignores and noqa apply."""
-    rules = [r for code, r in all_rules().items() if code in settings.enabled and r.kind == "project"]
+    rules = [r for code, r in all_rules().items() if code in settings.enabled and (r.kind == "project" or r.project_pass)]
     with_facts = [(path, result) for path, result in files if result.facts is not None]
     if not rules or not with_facts:
         return [], False
@@ -205,7 +205,8 @@ def project_diagnostics(files: list[tuple[str, FileResult]], settings_for: Calla
     diagnostics, failed = [], False
     for rule in rules:
         try:
-            findings = list(rule().check(project, settings.options.get(rule.code) or rule.default_options()))
+            check = rule().check if rule.kind == "project" else rule().check_project
+            findings = list(check(project, settings.options.get(rule.code) or rule.default_options()))
         except RecursionError:
             raise
         except Exception as exc:  # noqa: BLE001 - a rule bug must not lose the run

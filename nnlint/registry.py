@@ -61,6 +61,9 @@ class Rule:
     # A graph rule that covers the source front end itself: on source files its check() gets the
     # SourceFile (every spelling, anywhere in the file) instead of the file's layer graphs.
     reads_source: ClassVar[bool] = False
+    # A rule of another kind that also reports in the project pass, through
+    # check_project(project, options) (NN201: fx graphs per trace, source wiring across files).
+    project_pass: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -757,3 +757,36 @@ def test_results_do_not_depend_on_file_order():
     a = lint_sources([("p/net.py", model), ("p/train.py", train)], settings(select=NN2))
     b = lint_sources([("p/train.py", train), ("p/net.py", model)], settings(select=NN2))
     assert a == b and [(d.path, d.line, d.code) for d in a] == [("p/train.py", 4, "NN201")]
+
+
+# -- torch.fx: a loss computed inside the traced module ------------------------------------
+def test_fx_trace_reports_wiring_of_losses_inside_the_traced_module(project, run_cli):
+    import json
+
+    project("nn2_fx_loss_model.py", """
+        import torch
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+
+        class WithLoss(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(8, 3)
+                self.criterion = nn.CrossEntropyLoss()
+
+            def forward(self, x, y):
+                probs = torch.softmax(self.fc(x), dim=1)
+                a = self.criterion(probs, y)
+                b = F.nll_loss(probs, y)
+                c = F.binary_cross_entropy_with_logits(torch.sigmoid(x), x)
+                d = F.cross_entropy(self.fc(x).view(-1, 3), y)
+                return a + b + c + d
+
+
+        def make():
+            return WithLoss()
+    """)
+    result = run_cli("-q", "--select", "NN2", "--output-format", "json", "--trace", "nn2_fx_loss_model:make")
+    found = [(d["line"], d["code"]) for d in json.loads(result.stdout)]
+    assert found == [(15, "NN201"), (16, "NN203"), (17, "NN202")]

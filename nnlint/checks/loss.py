@@ -34,11 +34,21 @@ def _made_by(out: Output) -> str:
     return f"{out.label}{where}"
 
 
-class _LossInput(Rule):
-    """A project rule over loss calls: fires when the tensor a loss receives is of `kinds`."""
+# Graph ops a prediction passes through unchanged on its way into a loss (`logits.view(-1, C)`).
+_PLUMBING = IDENTITY | RESHAPE | frozenset({"transpose"})
+# Op kinds of tensors, as the facts name them, to graph ops.
+_GRAPH_OPS = {"linear": frozenset({"linear", "conv"})}
 
-    kind = "project"
-    front_ends = "S"
+
+class _LossInput(Rule):
+    """Fires when the tensor a loss receives is of `kinds`. On source, the project pass joins the
+    files' loss calls with the models' classes (check_project); on a torch.fx graph, a loss node
+    ("loss.cross_entropy", ...) whose prediction input comes from such an op (check)."""
+
+    kind = "graph"
+    reads_source = True  # the source side is the project pass, not the file's layer graphs
+    project_pass = True
+    front_ends = "SF"
     requires = _WIRING_TEXT
     losses: frozenset[str] = frozenset()
     kinds: frozenset[str] = frozenset()
@@ -49,7 +59,23 @@ class _LossInput(Rule):
     def fires(self, loss: str, out: Output) -> bool:
         return out.kind in self.kinds
 
-    def check(self, project: Project, options: dict[str, Any]) -> Iterator[Finding]:
+    def check(self, subject: Any, options: dict[str, Any]) -> Iterator[Finding]:
+        if not isinstance(subject, LayerGraph):
+            return
+        graph = subject
+        for loss in graph.nodes:
+            if not loss.op.startswith("loss.") or loss.op[5:] not in self.losses or not loss.inputs:
+                continue
+            producer = graph.nodes[loss.inputs[0]]
+            while producer.op in _PLUMBING and producer.inputs:
+                producer = graph.nodes[producer.inputs[0]]
+            kind = next((k for k, ops in _GRAPH_OPS.items() if producer.op in ops), producer.op)
+            out = Output(kind, None, producer.label, "")
+            if self.fires(loss.op[5:], out):
+                yield self.report(loss, self.message(loss.label, out),
+                                  related=((producer, f"{producer.label} is a {kind} output"),))
+
+    def check_project(self, project: Project, options: dict[str, Any]) -> Iterator[Finding]:
         reported: set[tuple] = set()
         for path, facts in project:
             for use in facts.loss_uses:
