@@ -525,3 +525,15 @@ def test_trace_without_torch_installed_is_a_usage_error(project):
     assert done.returncode == 2
     assert done.stderr.startswith("nnlint: error: --trace needs torch")
     assert "Traceback" not in done.stderr
+
+
+def test_without_instruction_positions_a_site_is_the_whole_line(project):
+    """Python < 3.11 has no code.co_positions(): sites fall back to the line's text."""
+    from types import SimpleNamespace
+
+    from nnlint.graph import fx
+
+    path = project("net.py", "import torch\n\n    y = self.drop(x)  \n")
+    code = SimpleNamespace(co_filename=str(path), co_firstlineno=1)
+    at = fx._at(code, 10, 3)
+    assert (at.span.line, at.span.column, at.span.end_line, at.span.end_column) == (3, 5, 3, 21)
