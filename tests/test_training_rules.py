@@ -679,3 +679,42 @@ def fit(net, loader, trainer, loss_fn):
         trainer.step(x.shape[0])
 '''
     assert only(code, "NN304") == []
+
+
+def test_nn301_a_hand_written_clipping_helper_counts_and_nn302_ignores_it():
+    code = LSTM_MODEL + '''
+
+def grad_clipping(net, theta):
+    params = [p for p in net.parameters() if p.requires_grad]
+    norm = torch.sqrt(sum(torch.sum(p.grad ** 2) for p in params))
+    if norm > theta:
+        for param in params:
+            param.grad[:] *= theta / norm
+
+
+def train(loader):
+    model = LSTMRegressor()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    for x, y in loader:
+        optimizer.zero_grad()
+        nn.functional.mse_loss(model(x), y).backward()
+        grad_clipping(model, 1)
+        optimizer.step()
+'''
+    assert only(code, "NN301") == []
+    assert only(code, "NN302") == []
+
+
+def test_nn305_zeroing_the_other_network_between_backward_and_step_is_silent():
+    code = '''
+def train(netD, netG, loader, optD, optG, loss_fn):
+    for real in loader:
+        optD.zero_grad()
+        loss_fn(netD(real), 1).backward()
+        netG.zero_grad()
+        optD.step()
+        optG.zero_grad()
+        loss_fn(netD(netG(real)), 1).backward()
+        optG.step()
+'''
+    assert only(code, "NN305") == []

@@ -116,6 +116,8 @@ class GradientClippingMisplaced(TrainingRule):
         findings = []
         for loop in training_facts(source).loops:
             for clip in loop.of("clip"):
+                if clip.detail.startswith("helper:"):
+                    continue
                 together = [e for e in loop.events if e.kind in ("backward", "step") and not clip.exclusive(e)
                             and e.depth == clip.depth]
                 backwards = [e for e in together if e.kind == "backward"]
@@ -212,7 +214,7 @@ class ZeroGradBetweenBackwardAndStep(TrainingRule):
                 if not after or after[0].kind != "step":
                     continue
                 step = after[0]
-                if not _same_target(zero, step):
+                if not _same_target(zero, step, loop):
                     continue
                 findings.append(self.report(
                     zero.span, f"'{zero.receiver}.zero_grad()' erases the gradients that backward() just "
@@ -223,12 +225,12 @@ class ZeroGradBetweenBackwardAndStep(TrainingRule):
         yield from _unique(iter(findings))
 
 
-def _same_target(zero: Event, step: Event) -> bool:
+def _same_target(zero: Event, step: Event, loop: Loop) -> bool:
     """The zero_grad clears what the step applies: the same optimizer, or a model/parameter
-    grad when the loop has one optimizer."""
+    grad when the loop steps a single optimizer (with two, netG.zero_grad() may not touch optD)."""
     if zero.receiver == step.receiver:
         return True
-    return "opt" not in zero.receiver.lower()
+    return "opt" not in zero.receiver.lower() and len(loop.optimizers) == 1
 
 
 class SchedulerBeforeOptimizerStep(TrainingRule):

@@ -786,6 +786,10 @@ class _Walker:
             add("clip", "", name)
         elif name in ("clamp_", "clamp", "clip_", "clip") and _mentions_grad(func):
             add("clip", "", name)
+        elif "clip" in name.lower() and name not in ("clamp_", "clamp", "clip_", "clip"):
+            add("clip", "", "helper:" + name)  # grad_clipping(net, 1), clip_by_global_norm: counts for NN301 only
+            if inline_depth < 3:
+                self.inline(func, scope, branch, depth, guarded, out, inline_depth)
         elif name == "unscale_":
             add("unscale", SourceFile.code(call.args[0].value) if call.args else "")
         elif name == "step" and isinstance(func, cst.Attribute):
