@@ -537,3 +537,18 @@ def test_without_instruction_positions_a_site_is_the_whole_line(project):
     code = SimpleNamespace(co_filename=str(path), co_firstlineno=1)
     at = fx._at(code, 10, 3)
     assert (at.span.line, at.span.column, at.span.end_line, at.span.end_column) == (3, 5, 3, 21)
+
+
+def test_a_rule_that_raises_on_a_trace_is_nn000_and_the_other_rules_still_report(run_cli, model, monkeypatch):
+    from nnlint.registry import get_rule
+
+    def broken(self, graph, options):
+        raise ValueError("boom")
+        yield
+
+    monkeypatch.setattr(get_rule("NN105"), "check", broken)
+    target = model(FORWARD_WIRED, "Net")
+    result, diagnostics = trace_json(run_cli, "--trace", target)
+    assert result.exit_code == 2
+    assert [d["code"] for d in diagnostics] == ["NN000", "NN101"]
+    assert diagnostics[0]["message"] == "internal error in NN105 (redundant-activation): ValueError: boom"
