@@ -174,11 +174,14 @@ def build_model(factory: Callable[[], Any], meta: bool = False) -> tuple[Any, _S
         original_init(self, *args, **kwargs)
 
     def on_register(parent: nn.Module, name: str, module: Any) -> None:
-        if isinstance(module, nn.Module) and id(module) not in sites.registered:
-            frame, _ = _user_frame(sys._getframe(1))
-            if frame is not None:
-                sites.registered[id(module)] = _frame_at(frame)
-                sites.keep.append(module)
+        try:
+            if isinstance(module, nn.Module) and id(module) not in sites.registered:
+                frame, _ = _user_frame(sys._getframe(1))
+                if frame is not None:
+                    sites.registered[id(module)] = _frame_at(frame)
+                    sites.keep.append(module)
+        except Exception:  # noqa: BLE001 - recording a site must never break the user's model
+            pass
 
     handle = nn.modules.module.register_module_module_registration_hook(on_register)
     nn.Module.__init__ = __init__  # type: ignore[method-assign]
@@ -205,7 +208,6 @@ class _Tracer(torch.fx.Tracer):
         self.record_stack_traces = True
         self.called: set[str] = set()  # every module called while tracing (leaf or traced through)
         self.touched: set[str] = set()  # every module read as an attribute while tracing
-        self.sites: dict[str, tuple[At | None, bool]] = {}
 
     def getattr(self, attr: str, attr_val: Any, parameter_proxy_cache: dict) -> Any:
         if isinstance(attr_val, nn.Module):  # `self.rope.get_embed()`, `for t in self.blocks`, `if self.head`
