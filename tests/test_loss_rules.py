@@ -790,3 +790,46 @@ def test_fx_trace_reports_wiring_of_losses_inside_the_traced_module(project, run
     result = run_cli("-q", "--select", "NN2", "--output-format", "json", "--trace", "nn2_fx_loss_model:make")
     found = [(d["line"], d["code"]) for d in json.loads(result.stdout)]
     assert found == [(15, "NN201"), (16, "NN203"), (17, "NN202")]
+
+
+def test_sequential_model_ending_in_softmax_and_a_loss_method_of_the_module():
+    code = """
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+        model = nn.Sequential(nn.Linear(4, 3), nn.Softmax(dim=1))
+        outputs = model(x)
+        loss = F.cross_entropy(outputs.view(-1, 3), y.view(-1))
+
+
+        class Lit(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.proj = nn.Linear(8, 3)
+
+            def loss_fn(self, logits, y):
+                return F.cross_entropy(logits.view(-1, 3), y.view(-1))
+
+            def training_step(self, batch, idx):
+                x, y = batch
+                return self.loss_fn(F.softmax(self.proj(x), dim=-1), y)
+
+            def validation_step(self, batch, idx):
+                x, y = batch
+                return self.loss_fn(self.proj(x), y)
+    """
+    (first, second) = lint(code, select=NN2)
+    assert [(d.line, d.column, d.code) for d in (first, second)] == [(7, 8, "NN201"), (21, 16, "NN201")]
+    assert "nn.Softmax(dim=1) at the end of 'model'" in first.message
+    assert [(r.span.line, r.span.column) for r in first.related] == [(5, 40)]
+
+
+def test_softmax_as_the_soft_target_of_distillation_is_clean():
+    code = """
+        import torch.nn.functional as F
+
+        def distill(student_logits, teacher_logits, T=2.0):
+            soft = F.softmax(teacher_logits / T, dim=1)
+            return F.cross_entropy(student_logits / T, soft)
+    """
+    assert nn2(code) == []

@@ -595,6 +595,8 @@ class Analysis:
                 return ("call", ("new", scope.cls))
             elif scope.cls in self.classes and method in self._methods(self.classes[scope.cls]):
                 self._bind_sites(f"{scope.cls}.{method}", call, args)
+                if f"{scope.cls}.{method}" in self.wrappers:
+                    return self._loss_call(self.wrappers[f"{scope.cls}.{method}"], call, args, scope)
         callee = self.expr(func, scope)
         if callee is None and isinstance(func, cst.Name) and func.value not in scope.env:
             name = func.value
@@ -614,7 +616,7 @@ class Analysis:
             return self._layer_call(callee, call, first, func)
         if tag == "seq":
             last = callee[1]
-            return self._layer_call(last, call, first, func) if last and last[0] == "layer" else (
+            return self._layer_call(last, call, first, func, True) if last and last[0] == "layer" else (
                 ("call", last) if last and last[0] in ("new", "call") else None)
         if tag == "klayer":
             return self._keras_apply(callee, call, first)
@@ -666,7 +668,7 @@ class Analysis:
             return ("seq", values[-1] if values else None)
         spec = layer_spec(qualified)
         if spec is not None:
-            return ("layer", spec.op, qualified.rsplit(".", 1)[-1])
+            return ("layer", spec.op, qualified.rsplit(".", 1)[-1], call if self.record else None)
         keras = _keras_name(qualified)
         if keras is not None:
             return self._keras_construct(keras, call, args, scope)
@@ -674,9 +676,13 @@ class Analysis:
             return None
         return ("new", dotted_name(call.func))
 
-    def _layer_call(self, layer: Value, call: cst.Call, first: Value | None, func: cst.BaseExpression) -> Value | None:
+    def _layer_call(self, layer: Value, call: cst.Call, first: Value | None, func: cst.BaseExpression,
+                    last_of_sequential: bool = False) -> Value | None:
         op, cls = layer[1], layer[2]
         label = f"'{_code(func)}' ({cls})"
+        if last_of_sequential and layer[3] is not None:
+            label = f"{_short(layer[3])} at the end of '{_short(func)}'"
+            call = layer[3]
         if op in PASS_OPS:
             return first
         if op in LINEAR_OPS:
