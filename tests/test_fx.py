@@ -552,3 +552,28 @@ def test_a_rule_that_raises_on_a_trace_is_nn000_and_the_other_rules_still_report
     assert result.exit_code == 2
     assert [d["code"] for d in diagnostics] == ["NN000", "NN101"]
     assert diagnostics[0]["message"] == "internal error in NN105 (redundant-activation): ValueError: boom"
+
+
+def test_a_model_returned_in_eval_mode_is_traced_in_training_mode(run_cli, model):
+    target = model("""
+        import torch.nn as nn
+
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.body = nn.Linear(8, 8)
+                self.aux = nn.Linear(8, 2)
+
+            def forward(self, x):
+                x = self.body(x).relu()
+                if self.training:
+                    return x, self.aux(x)
+                return x
+
+
+        def make():
+            return Net().eval()
+    """)
+    result = run_cli("--trace", target)
+    assert result.exit_code == 0, result.stdout  # the auxiliary head is used while training: no NN111

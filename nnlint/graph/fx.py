@@ -232,9 +232,11 @@ class _Tracer(torch.fx.Tracer):
 
 
 def trace(model: nn.Module) -> tuple[torch.fx.GraphModule, tuple[set[str], set[str]]]:
-    """Trace `model`; Untraceable names the reason and the user's line where tracing stopped."""
+    """Trace `model` in training mode (the forward that trains: dropout on, auxiliary heads
+    returned); Untraceable names the reason and the user's line where tracing stopped."""
     tracer = _Tracer()
     try:
+        model.train()
         graph = tracer.trace(model)
     except Exception as exc:  # noqa: BLE001 - anything user code raises while tracing
         raise Untraceable(_reason(exc), _where_raised(exc)) from None
