@@ -233,6 +233,72 @@ def test_nn104_must_not_fire_on_activations_low_rank_grouped_residual_and_activa
     assert only("NN104", NN104_CLEAN) == []
 
 
+def test_nn104_must_not_fire_on_factorized_resampling_or_cross_module_pairs():
+    src = """\
+import torch.nn as nn
+
+
+class Adapter(nn.Module):
+    def __init__(self, config):
+        super().__init__()
+        self.q_adapter = nn.Sequential(
+            nn.Linear(config.hidden_size, config.adapter_rank, bias=False),
+            nn.Linear(config.adapter_rank, config.hidden_size, bias=False),
+        )
+        self.g_a_proj = nn.Linear(config.hidden_size, config.head_dim, bias=False)
+        self.g_b_proj = nn.Linear(config.head_dim, config.hidden_size, bias=False)
+
+    def forward(self, x):
+        return self.g_b_proj(self.g_a_proj(self.q_adapter(x)))
+
+
+class PatchEmbed(nn.Module):
+    def __init__(self, dim):
+        super().__init__()
+        self.projection = nn.Sequential(
+            nn.Conv2d(3, dim // 2, kernel_size=3, stride=2, padding=1),
+            nn.Conv2d(dim // 2, dim, kernel_size=3, stride=2, padding=1),
+        )
+        self.up = nn.ConvTranspose2d(dim, dim, 2, stride=2)
+        self.proj = nn.Conv2d(dim, dim, 1)
+
+    def forward(self, x):
+        return self.proj(self.up(self.projection(x)))
+
+
+class Merger(nn.Module):
+    def __init__(self, dim):
+        super().__init__()
+        self.merging_layer = nn.Linear(4 * dim, dim)
+
+    def forward(self, x):
+        return self.merging_layer(x.reshape(-1, 4 * x.shape[-1]))
+
+
+class Projector(nn.Module):
+    def __init__(self, dim, out):
+        super().__init__()
+        self.merger = Merger(dim)
+        self.linear_1 = nn.Linear(dim, out)
+        self.act = nn.GELU()
+        self.linear_2 = nn.Linear(out, out)
+
+    def forward(self, x):
+        return self.linear_2(self.act(self.linear_1(self.merger(x))))
+"""
+    assert only("NN104", src) == []
+
+
+def test_nn104_still_fires_when_only_one_of_the_pair_is_bias_free_or_a_norm_stands_between():
+    src = """\
+import torch.nn as nn
+
+head = nn.Sequential(nn.Linear(512, 512, bias=False), nn.Linear(512, 10))
+stack = nn.Sequential(nn.Conv2d(3, 8, 3, bias=False), nn.BatchNorm2d(8), nn.MaxPool2d(2), nn.Conv2d(8, 8, 3, bias=False))
+"""
+    assert only("NN104", src) == [(3, 55, "NN104"), (4, 91, "NN104")]
+
+
 # --- NN105 redundant-activation ----------------------------------------------------------------
 def test_nn105_fires_at_the_second_activation():
     src = """\

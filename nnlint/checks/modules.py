@@ -442,6 +442,8 @@ _DYNAMIC_ACCESS = frozenset({"getattr", "children", "named_children", "modules",
 
 
 _PARAMETERLESS = (DROPOUT | ACTIVATION | IDENTITY | POOL | RESHAPE | {"softmax", "log_softmax"}) - {"prelu"}
+_PARAMETERLESS_CLASSES = ("Upsampl", "PixelShuffle", "PixelUnshuffle", "ChannelShuffle", "ZeroPad", "ConstantPad",
+                          "ReflectionPad", "ReplicationPad", "CircularPad", "Fold", "Unfold")
 
 
 class UnusedSubmodule(Rule):
@@ -489,8 +491,9 @@ class UnusedSubmodule(Rule):
             for target, attr, built in candidates:
                 if attr not in used:
                     spec = layer_spec(f"torch.nn.{built}")
-                    why = ("it never takes effect" if spec is not None and spec.op in _PARAMETERLESS
-                           else "its parameters train nothing and are saved anyway")
+                    parameterless = (spec.op in _PARAMETERLESS if spec is not None
+                                     else built.startswith(_PARAMETERLESS_CLASSES))
+                    why = "it never takes effect" if parameterless else "its parameters train nothing and are saved anyway"
                     yield self.report(
                         target,
                         f"'{self_name}.{attr}' ({built}) is built in __init__ but never used: {why}; "

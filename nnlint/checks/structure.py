@@ -242,6 +242,19 @@ class MissingNonlinearity(Rule):
     def _deliberate(graph: LayerGraph, first: Node, second: Node, between: list[Node], width_in: str, width_out: str) -> bool:
         if "Bilinear" in (first.attrs.get("cls"), second.attrs.get("cls")):
             return True
+        # layers of different modules (a projector's last Linear, the next module's first):
+        # where one module ends and the next begins is an architecture decision, not a slip
+        if first.attrs.get("via", ()) != second.attrs.get("via", ()):
+            return True
+        # two bias-free layers meeting directly are one factorized weight (W = B @ A: LoRA,
+        # adapters, low-rank gates), whatever the widths
+        if not any(n.op in BATCHNORM | OTHER_NORM for n in between) \
+                and argument(first, "bias", True) is False and argument(second, "bias", True) is False:
+            return True
+        # strided or transposed convolutions are learned resampling (patch embeddings, FPN necks)
+        if first.op in CONV and any(argument(n, "stride", 1) not in (1, (1,), (1, 1), (1, 1, 1))
+                                    or "Transpose" in str(n.attrs.get("cls")) for n in (first, second)):
+            return True
         # a branch point: the value also feeds something else (q/k/v projections, a residual)
         if any(len(graph.consumers(n)) > 1 or n.id in graph.outputs for n in [first, *between]):
             return True
