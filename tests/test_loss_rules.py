@@ -819,7 +819,7 @@ def test_sequential_model_ending_in_softmax_and_a_loss_method_of_the_module():
                 return self.loss_fn(self.proj(x), y)
     """
     (first, second) = lint(code, select=NN2)
-    assert [(d.line, d.column, d.code) for d in (first, second)] == [(7, 8, "NN201"), (21, 16, "NN201")]
+    assert [(d.line, d.column, d.code) for d in (first, second)] == [(7, 8, "NN201"), (20, 16, "NN201")]
     assert "nn.Softmax(dim=1) at the end of 'model'" in first.message
     assert [(r.span.line, r.span.column) for r in first.related] == [(5, 40)]
 
