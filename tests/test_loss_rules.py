@@ -833,3 +833,26 @@ def test_softmax_as_the_soft_target_of_distillation_is_clean():
             return F.cross_entropy(student_logits / T, soft)
     """
     assert nn2(code) == []
+
+
+# -- NN208 on ONNX graphs --------------------------------------------------------------------
+def _onnx_model(nodes):
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        nodes, "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ("N", 10))],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ("N", 10))],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString()
+
+
+def test_onnx_softmax_feeding_log_is_nn208_and_log_softmax_is_clean():
+    from onnx import helper
+
+    bad = _onnx_model([helper.make_node("Softmax", ["x"], ["p"], name="/head/Softmax", axis=1),
+                       helper.make_node("Log", ["p"], ["y"], name="/head/Log")])
+    good = _onnx_model([helper.make_node("LogSoftmax", ["x"], ["y"], name="/head/LogSoftmax", axis=1)])
+    found = lint_sources([("bad.onnx", bad), ("good.onnx", good)], settings(select=NN2))
+    assert [(d.path, d.code) for d in found] == [("bad.onnx", "NN208")]
+    assert "'/head/Log'" in found[0].message and "'/head/Softmax'" in found[0].message
