@@ -577,3 +577,9 @@ def test_a_model_returned_in_eval_mode_is_traced_in_training_mode(run_cli, model
     """)
     result = run_cli("--trace", target)
     assert result.exit_code == 0, result.stdout  # the auxiliary head is used while training: no NN111
+
+
+def test_show_source_prints_the_users_line_under_a_trace_finding(run_cli, model):
+    target = model(FORWARD_WIRED, "Net")
+    result = run_cli("-q", "--show-source", "--trace", target)
+    assert result.lines[1:] == ["        return self.bn(self.drop(x))", " " * 23 + "^"]
