@@ -64,3 +64,20 @@ def train(model, loader, optimizer, loss_fn):
         optimizer.step()
 '''
     assert only(code, "NN502") == []
+
+
+def test_nn501_silent_for_library_loops_and_step_helpers():
+    code = '''
+def train(model, loader, optimizer, loss_fn):
+    for x, y in loader:
+        optimizer.zero_grad()
+        loss_fn(model(x), y).backward()
+        optimizer.step()
+
+
+class NativeScaler:
+    def __call__(self, loss, optimizer):
+        self._scaler.scale(loss).backward()
+        self._scaler.step(optimizer)
+'''
+    assert only(code, "NN501") == []

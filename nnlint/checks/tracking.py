@@ -23,9 +23,9 @@ class UnseededTraining(Rule):
 
     def check(self, source: SourceFile, options: dict[str, Any]) -> Iterator[Finding]:
         facts = training_facts(source)
-        sites = facts.training_sites()
+        sites = [span for span, from_main in facts.training_sites() if from_main]
         if sites and not facts.seeded:
-            yield self.report(sites[0][0], "this file trains a model without seeding the random number "
+            yield self.report(sites[0], "this file trains a model without seeding the random number "
                                            "generators; call torch.manual_seed(...) (or "
                                            "lightning.seed_everything / transformers.set_seed) first")
 

@@ -145,8 +145,9 @@ class TrainingFacts:
     tracked: bool = False
 
     def training_sites(self) -> list[tuple[Span, bool]]:
-        """(first line of each training loop or framework fit, reachable from main), in order."""
-        sites = [(loop.span, loop.reachable_from_main) for loop in self.loops]
+        """(first line of each training loop or framework fit, reachable from main), in order.
+        A function that only does one step (a loss scaler's __call__) is not a loop of its own."""
+        sites = [(loop.span, loop.reachable_from_main) for loop in self.loops if loop.kind != "function"]
         sites += [(fw.span, fw.reachable_from_main) for fw in self.frameworks]
         return sorted(sites, key=lambda s: (s[0].line, s[0].column))
 
