@@ -19,6 +19,7 @@ per-file-ignores.
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
@@ -93,6 +94,7 @@ class Project:
         # Every directory Python could have on sys.path for these files, in a fixed order.
         self._all_roots = sorted(own_roots | src_roots | set(self.roots))
         self._found: dict[tuple[str, str], str | None] = {}
+        self._visiting: set[tuple] = set()  # definitions being evaluated (recursion guard)
 
     # -- module names -------------------------------------------------------------------
     def own_root(self, absolute: str) -> str:
@@ -229,7 +231,8 @@ class Project:
             return ("class", symbol)
         facts = symbol.facts(self)
         if symbol.kind == "function" and facts is not None:
-            found = [self.instance_of(symbol.path, r, _depth + 1) for r in facts.returns]
+            with self._guard(("instance", symbol)) as fresh:
+                found = [self.instance_of(symbol.path, r, _depth + 1) for r in facts.returns] if fresh else []
             return found[0] if found and found[0] is not None and all(f == found[0] for f in found) else None
         if symbol.kind == "variable" and facts is not None:
             return self.instance_of(symbol.path, facts, _depth + 1)
@@ -251,7 +254,8 @@ class Project:
             symbol = self.resolve(path, value[1])
             facts = symbol.facts(self) if symbol is not None and symbol.kind == "function" else None
             if facts is not None:
-                return _agree_kind([self.output_of(symbol.path, r, _depth + 1) for r in facts.returns])
+                with self._guard(("output", symbol)) as fresh:
+                    return _agree_kind([self.output_of(symbol.path, r, _depth + 1) for r in facts.returns]) if fresh else None
         return None
 
     def forward_output(self, symbol: Symbol, _depth: int = 0) -> Output | None:
@@ -264,10 +268,23 @@ class Project:
             bases = [b for b in facts.bases if b != "?"]
             base = self.resolve(symbol.path, bases[0]) if len(bases) == 1 else None
             return self.forward_output(base, _depth + 1) if base is not None and base.kind == "class" else None
-        found = _agree_kind([self.output_of(symbol.path, r, _depth + 1) for r in facts.returns])
+        with self._guard(("forward", symbol)) as fresh:
+            found = _agree_kind([self.output_of(symbol.path, r, _depth + 1) for r in facts.returns]) if fresh else None
         if found is not None and not found.owner:
             found = Output(found.kind, found.at, found.label, symbol.name)
         return found
+
+    @contextmanager
+    def _guard(self, key: tuple) -> Iterator[bool]:
+        """True when `key` is not being evaluated already (a recursive definition gives None)."""
+        if key in self._visiting:
+            yield False
+            return
+        self._visiting.add(key)
+        try:
+            yield True
+        finally:
+            self._visiting.discard(key)
 
     # -- reporting ----------------------------------------------------------------------
     def diagnostic(self, finding: Finding) -> Diagnostic:

@@ -206,3 +206,26 @@ def test_output_does_not_depend_on_hash_seed(project, seed):
         "returned by Classifier.forward; cross-entropy applies log-softmax to its input itself, so the softmax is "
         "applied twice and gradients vanish; pass the logits",
     ]
+
+
+def test_recursive_definitions_are_silent_and_terminate():
+    from nnlint.testing import codes
+
+    code = """
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+        def f(x, k):
+            if k == 0:
+                return f(x, 1)
+            if k == 1:
+                return f(x, 2)
+            return f(x, k - 1)
+
+        class Net(nn.Module):
+            def forward(self, x):
+                return self(x)
+
+        loss = F.cross_entropy(f(x, 3), y) + F.cross_entropy(Net()(x), y)
+    """
+    assert codes(code, select=["NN2"]) == []
