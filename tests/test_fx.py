@@ -418,6 +418,9 @@ def test_unused_modules_are_the_topmost_registered_modules_the_trace_never_reach
         ("'aux_head' (Sequential)", "opaque", 32), ("'block.gate' (Linear)", "linear", 14)]
     assert unused[0].site.span.column == 9  # the assignment `self.aux_head = ...`
     assert [n.label for n in graph.nodes if n.op == "identity"] == []  # `self.skip(x)` thrown away: a placeholder
+    assert [(n.label, n.attrs["scope"]) for n in graph.nodes if n.op == "linear"] == [
+        ("'block.fc' (Linear)", ("block",)), ("'stages.0' (Linear)", ()), ("'fc' (Linear)", ()),
+        ("F.linear()", ())]  # the call's text is too long for a label
     assert all(n not in graph.nodes for n in unused)
 
 

@@ -404,7 +404,7 @@ def _constant_args(fx_node: torch.fx.Node, params: tuple[str, ...]) -> dict[str,
 def _function_name(target: Any) -> str:
     module = getattr(target, "__module__", None) or ""
     name = getattr(target, "__name__", str(target))
-    if module.startswith("torch.nn.functional"):
+    if module.startswith("torch.nn.functional") or getattr(F, name, None) is target:
         return f"F.{name}"
     if module.startswith("torch") or module == "_operator":
         return f"torch.{name}" if module.startswith("torch") else name
@@ -475,6 +475,7 @@ def lower(gm: torch.fx.GraphModule, model: nn.Module, called: tuple[set[str], se
         meta = fx_node.meta.get("tensor_meta")
         if meta is not None and hasattr(meta, "shape"):
             attrs["shape"] = tuple(int(d) for d in meta.shape)
+        attrs["scope"] = _scope(fx_node)
         if fx_node.op == "call_module" and module is not None:
             attrs.update(_argument_attrs(module, sites))
         lowered[fx_node] = graph.add(op, label, inputs, site=site, **attrs)
@@ -511,6 +512,16 @@ def _bookkeeping(fx_node: torch.fx.Node, modules: dict[str, nn.Module]) -> bool:
     if fx_node.op == "call_method" and str(fx_node.target).endswith("_") and not str(fx_node.target).startswith("__"):
         return True
     return fx_node.op == "call_function" and getattr(fx_node.target, "__name__", "").endswith("_") or fx_node.is_impure()
+
+
+def _scope(fx_node: torch.fx.Node) -> tuple[str, ...]:
+    """The module calls the node was traced inside, outermost first ("block", "block.attn"):
+    where one module ends and the next begins. The root module is ()."""
+    stack = fx_node.meta.get("nn_module_stack") or {}
+    paths = [value[0] if isinstance(value, tuple) else key for key, value in stack.items()]
+    if fx_node.op == "call_module" and paths and paths[-1] == str(fx_node.target):
+        paths.pop()
+    return tuple(str(p) for p in paths)
 
 
 def _argument_attrs(module: nn.Module, sites: _Sites) -> dict[str, At]:
