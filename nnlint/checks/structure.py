@@ -247,8 +247,9 @@ class MissingNonlinearity(Rule):
         if first.attrs.get("via", ()) != second.attrs.get("via", ()):
             return True
         # two bias-free layers meeting directly are one factorized weight (W = B @ A: LoRA,
-        # adapters, low-rank gates), whatever the widths
-        if not any(n.op in BATCHNORM | OTHER_NORM for n in between) \
+        # adapters, low-rank gates), whatever the widths; in model code (not in an exported
+        # ONNX graph, where a missing bias input says nothing of intent)
+        if graph.origin != "onnx" and not any(n.op in BATCHNORM | OTHER_NORM for n in between) \
                 and argument(first, "bias", True) is False and argument(second, "bias", True) is False:
             return True
         # strided or transposed convolutions are learned resampling (patch embeddings, FPN necks)
