@@ -586,3 +586,48 @@ def test_show_source_prints_the_users_line_under_a_trace_finding(run_cli, model)
     target = model(FORWARD_WIRED, "Net")
     result = run_cli("-q", "--show-source", "--trace", target)
     assert result.lines[1:] == ["        return self.bn(self.drop(x))", " " * 23 + "^"]
+
+
+LOSS_INSIDE = """
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+
+    class Classifier(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(16, 4)
+            self.criterion = nn.CrossEntropyLoss()
+
+        def forward(self, x, y):
+            probs = F.softmax(self.fc(x), dim=1)
+            return self.criterion(probs, y)
+
+
+    class Tagger(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(16, 4)
+
+        def forward(self, x, y):
+            logits = self.fc(x)
+            return F.binary_cross_entropy_with_logits(torch.sigmoid(logits), y) + F.nll_loss(logits, y.long())
+"""
+
+
+def test_loss_rules_run_on_a_trace_when_the_loss_is_inside_the_module(run_cli, model):
+    target = model(LOSS_INSIDE, "Classifier")
+    other = target.replace(":Classifier", ":Tagger")
+    result, diagnostics = trace_json(run_cli, "--trace", target, "--trace", other)
+    assert found(diagnostics) == [(15, 16, "NN201"), (25, 16, "NN202"), (25, 79, "NN204")]
+    assert diagnostics[0]["message"].startswith("'criterion' (CrossEntropyLoss) receives the softmax output")
+
+
+def test_correct_loss_wiring_inside_a_traced_module_is_clean(run_cli, model):
+    target = model(LOSS_INSIDE.replace("F.softmax(self.fc(x), dim=1)", "self.fc(x)")
+                   .replace("torch.sigmoid(logits)", "logits").replace("F.nll_loss(logits,", "F.nll_loss(logits.log_softmax(1),"),
+                   "Classifier")
+    other = target.replace(":Classifier", ":Tagger")
+    result = run_cli("-q", "--trace", target, "--trace", other)
+    assert (result.exit_code, result.stdout) == (0, "")
