@@ -921,14 +921,21 @@ class _Build:
         source.__dict__["_training_extractor"] = self.ex
         self.facts = TrainingFacts(source.path)
         ex = self.ex
-        self.reachable = self._reachable_from_main()
-        self._file_flags()
-        self._optimizers()
-        self._loops()
-        self._frameworks()
-        self._eval_loops()
-        self._penalties()
-        del ex
+        text = source.text
+        self._reachable: set[str] | None = None
+        # each part runs only when the text can hold what it looks for
+        if any(m in text for m in ("optim", "Adam", "SGD", "RMSprop", "Adagrad", "Adadelta", "dict(")):
+            self._optimizers()
+        if "backward" in text and "step(" in text:
+            self._loops()
+        if ".fit(" in text or ".train(" in text:
+            self._frameworks()
+        if any(m in text for m in ("no_grad", "inference_mode", "set_grad_enabled")):
+            self._eval_loops()
+        if ("parameters()" in text and _NORM_LIKE.search(text)) or "regularizers" in text:
+            self._penalties()
+        if self.facts.loops or self.facts.frameworks:
+            self._file_flags()
 
     # -- file-level flags ---------------------------------------------------------------------
     def _file_flags(self) -> None:
@@ -956,8 +963,14 @@ class _Build:
             if SCHEDULE_NAMES.search(name):
                 facts.scheduled = True
         # manual learning-rate updates: param_group["lr"] = ...
-        if re.search(r"\[\s*['\"]lr['\"]\s*\]\s*[-+*/]?=[^=]", _code_only(ex.source.module)):
+        if re.search(r"\[\s*['\"]lr['\"]\s*\]\s*[-+*/]?=[^=]", _code_only(ex.source.text)):
             facts.scheduled = True
+
+    @property
+    def reachable(self) -> set[str]:
+        if self._reachable is None:
+            self._reachable = self._reachable_from_main()
+        return self._reachable
 
     def _reachable_from_main(self) -> set[str]:
         """Qualified names of functions reachable from `if __name__ == "__main__":` or a main()
@@ -1323,9 +1336,9 @@ def _exclusive(a: _Raw, b: _Raw) -> bool:
     return False
 
 
-def _code_only(module: cst.Module) -> str:
-    """The module's code without comments (for a few textual checks)."""
-    return re.sub(r"#[^\n]*", "", module.code)
+def _code_only(text: str) -> str:
+    """The code without comments (for a few textual checks)."""
+    return re.sub(r"#[^\n]*", "", text)
 
 
 def _imported_modules(module: cst.Module) -> list[str]:
@@ -1506,7 +1519,7 @@ class ProjectTraining:
     classes: dict[str, ClassSummary]
 
 
-_TRAINS = ("backward", ".fit(", ".train(")
+_TRAINS = ("backward", ".fit(", "Trainer")
 _RECURRENT = ("RNN", "LSTM", "GRU")
 
 
