@@ -176,6 +176,10 @@ def low_rank(dim=768, rank=16):
     return nn.Sequential(nn.Linear(dim, rank, bias=False), nn.Linear(rank, dim, bias=False))
 
 
+def mobilenet_v3_projection_then_expansion():
+    return nn.Sequential(nn.Conv2d(16, 16, 1, bias=False), nn.BatchNorm2d(16), nn.Conv2d(16, 72, 1), nn.ReLU())
+
+
 def mobilenet_v2_projection():
     return nn.Sequential(
         nn.Conv2d(96, 24, 1, bias=False),
@@ -554,3 +558,21 @@ def block(flag):
     (diag,) = lint(src, select=["NN102"])
     assert (diag.line, diag.column) == (9, 9)
     assert diag.message.endswith("cancels (it subtracts the batch mean); pass use_bias=False")
+
+
+def test_nn104_on_traced_graphs_compares_module_scopes():
+    from nnlint.graph import LayerGraph
+    from nnlint.registry import get_rule
+
+    def traced(first_scope, second_scope):
+        graph = LayerGraph("fx", "Net")
+        x = graph.add("input", "'x'")
+        a = graph.add("conv", "'a' (Conv2d)", [x], scope=first_scope, cls="Conv2d", in_channels=16,
+                      out_channels=32, bias=True, groups=1, stride=1)
+        b = graph.add("batchnorm", "'bn' (BatchNorm2d)", [a], scope=first_scope, cls="BatchNorm2d")
+        graph.add("conv", "'b' (Conv2d)", [b], scope=second_scope, cls="Conv2d", in_channels=32,
+                  out_channels=32, bias=True, groups=1, stride=1)
+        return [f.message.split(" with ")[0] for f in get_rule("NN104")().check(graph, {})]
+
+    assert traced(("features", "features.1"), ("features", "features.1")) == ["'b' (Conv2d) follows 'a' (Conv2d) through 'bn' (BatchNorm2d)"]
+    assert traced(("features", "features.1"), ("features", "features.2")) == []

@@ -244,7 +244,7 @@ class MissingNonlinearity(Rule):
             return True
         # layers of different modules (a projector's last Linear, the next module's first):
         # where one module ends and the next begins is an architecture decision, not a slip
-        if first.attrs.get("via", ()) != second.attrs.get("via", ()):
+        if _module_path(first) != _module_path(second):
             return True
         # two bias-free layers meeting directly are one factorized weight (W = B @ A: LoRA,
         # adapters, low-rank gates), whatever the widths; in model code (not in an exported
@@ -263,9 +263,15 @@ class MissingNonlinearity(Rule):
         if first.op in CONV and any(argument(n, "groups", 1) != 1 for n in (first, second)):
             return True
         outer_in, inner, outer_out = _width(first, width_in), _width(first, width_out), _width(second, width_out)
-        if None not in (outer_in, inner, outer_out) and inner < outer_in and inner < outer_out:
-            return True  # a low-rank factorization (linear bottleneck, adapter)
+        if None not in (outer_in, inner, outer_out) and inner <= outer_in and inner < outer_out:
+            return True  # a low-rank factorization, a linear bottleneck (projection, then expansion), an adapter
         return None in (outer_in, inner, outer_out) and _feeds_residual(graph, second)  # a branch of unknown rank
+
+
+def _module_path(node: Node) -> tuple:
+    """Which module's code the node belongs to: the submodule calls it was inlined through
+    (source front end), or the enclosing module calls of the trace (fx)."""
+    return tuple(node.attrs["via"]) if "via" in node.attrs else tuple(node.attrs.get("scope", ()))
 
 
 def _feeds_residual(graph: LayerGraph, node: Node, steps: int = 4) -> bool:
