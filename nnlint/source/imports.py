@@ -128,6 +128,12 @@ class ImportResolver:
                     self._aliases[name] = _AMBIGUOUS
 
     # -- queries ----------------------------------------------------------------------
+    def imports_any(self, packages: tuple[str, ...]) -> bool:
+        """Whether the file imports anything from one of these top-level packages: a cheap gate
+        for front-end passes that only apply to one framework (Keras, Lightning...)."""
+        targets = [t for t in self._aliases.values() if isinstance(t, str)] + self._star
+        return any(t.split(".")[0] in packages for t in targets)
+
     def qualify(self, local: str) -> str | None:
         """The qualified name a dotted local name refers to, or None if not imported."""
         head, _, rest = local.partition(".")

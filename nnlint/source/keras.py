@@ -21,6 +21,7 @@ import libcst as cst
 from nnlint.graph import LayerGraph, Node
 from nnlint.source import SourceFile
 from nnlint.source.functional import Dataflow, Ref, _body
+from nnlint.source.walk import walk
 from nnlint.source.literals import call_arguments, literal
 
 
@@ -270,17 +271,9 @@ class KerasLayers:
 
 
 # -- Sequential models ------------------------------------------------------------------------
-class _Scopes(cst.CSTVisitor):
+def _statement_lists(module: cst.Module) -> list[Sequence[cst.BaseStatement]]:
     """Every statement list: the module body and every indented block inside it."""
-
-    def __init__(self) -> None:
-        self.scopes: list[Sequence[cst.BaseStatement]] = []
-
-    def visit_Module(self, node: cst.Module) -> None:
-        self.scopes.append(node.body)
-
-    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
-        self.scopes.append(node.body)
+    return [module.body] + [n.body for n in walk(module) if isinstance(n, cst.IndentedBlock)]
 
 
 def _assign(stmt: cst.BaseStatement) -> tuple[str, cst.BaseExpression, cst.CSTNode] | None:
@@ -307,10 +300,8 @@ class KerasLowering:
         self.layers = KerasLayers(source, self._text)
 
     def graphs(self) -> list[LayerGraph]:
-        scopes = _Scopes()
-        self.source.module.visit(scopes)
         graphs: list[LayerGraph] = []
-        for body in scopes.scopes:
+        for body in _statement_lists(self.source.module):
             graphs += self.sequentials(body)
         done: set[int] = set()
         for name, body in _function_scopes(self.source.module):
@@ -399,14 +390,8 @@ def _added(stmt: cst.BaseStatement, target: str) -> cst.BaseExpression | None:
 
 
 def _function_scopes(module: cst.Module) -> list[tuple[str, Sequence[cst.BaseStatement]]]:
-    out: list[tuple[str, Sequence[cst.BaseStatement]]] = [("<module>", module.body)]
-
-    class Finder(cst.CSTVisitor):
-        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-            out.append((node.name.value, _body(node)))
-
-    module.visit(Finder())
-    return out
+    functions = [n for n in walk(module) if isinstance(n, cst.FunctionDef)]
+    return [("<module>", module.body)] + [(f.name.value, _body(f)) for f in functions]
 
 
 # -- the functional API and TF1 chains -------------------------------------------------------
@@ -489,6 +474,6 @@ def _tf_dropout_rate(call: cst.Call) -> dict[str, Any]:
 
 
 def keras_graphs(source: SourceFile) -> list[LayerGraph]:
-    if "keras" not in source.text and "tensorflow" not in source.text:
+    if not source.imports.imports_any(("keras", "tensorflow", "tf_keras")):
         return []
     return KerasLowering(source).graphs()

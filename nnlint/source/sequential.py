@@ -15,6 +15,7 @@ from nnlint.graph import LayerGraph, Node
 from nnlint.source import SourceFile
 from nnlint.source.constants import Constants, constant_arguments
 from nnlint.source.imports import dotted_name
+from nnlint.source.walk import walk
 from nnlint.source.literals import literal
 from nnlint.source.torch_nn import layer_spec
 
@@ -23,44 +24,29 @@ ORDERED_DICTS = ("collections.OrderedDict", "typing.OrderedDict")
 _MAX_LABEL = 40
 
 
-class _SequentialCalls(cst.CSTVisitor):
-    """Every nn.Sequential(...) call, with the statement list of its enclosing scope."""
+def _sequential_calls(source: SourceFile) -> list[tuple[cst.Call, Sequence[cst.BaseStatement]]]:
+    """Every nn.Sequential(...) call in source order, with the statement list of its
+    enclosing function (or the module)."""
+    found: list[tuple[cst.Call, Sequence[cst.BaseStatement]]] = []
 
-    def __init__(self, source: SourceFile) -> None:
-        self.source = source
-        self.scopes: list[Sequence[cst.BaseStatement]] = [source.module.body]
-        self.found: list[tuple[cst.Call, Sequence[cst.BaseStatement]]] = []
+    def scan(root: cst.CSTNode, scope: Sequence[cst.BaseStatement]) -> None:
+        for node in walk(root, prune=lambda n: isinstance(n, cst.FunctionDef)):
+            if isinstance(node, cst.FunctionDef) and node is not root:
+                scan(node, node.body.body if isinstance(node.body, cst.IndentedBlock) else ())
+            elif isinstance(node, cst.Call) and source.imports.resolve(node.func) == SEQUENTIAL:
+                found.append((node, scope))
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        body = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
-        self.scopes.append(body)
-
-    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
-        self.scopes.pop()
-
-    def visit_Call(self, node: cst.Call) -> None:
-        if self.source.imports.resolve(node.func) == SEQUENTIAL:
-            self.found.append((node, self.scopes[-1]))
-
-
-class _Mentions(cst.CSTVisitor):
-    def __init__(self, name: str, target: cst.CSTNode | None = None) -> None:
-        self.name, self.target = name, target
-        self.mentioned = self.contains_target = False
-
-    def visit_Name(self, node: cst.Name) -> None:
-        self.mentioned |= node.value == self.name
-
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        if node is self.target:
-            self.contains_target = True
-        return super().on_visit(node)
+    scan(source.module, source.module.body)
+    return found
 
 
 def _mentions(stmt: cst.CSTNode, name: str, target: cst.CSTNode | None = None) -> tuple[bool, bool]:
-    visitor = _Mentions(name, target)
-    stmt.visit(visitor)
-    return visitor.mentioned, visitor.contains_target
+    """Whether `stmt` mentions the name, and whether it contains the node `target`."""
+    mentioned = contains = False
+    for node in walk(stmt):
+        mentioned |= isinstance(node, cst.Name) and node.value == name
+        contains |= node is target
+    return mentioned, contains
 
 
 _MAX_REPEAT = 16  # `[Block() for _ in range(N)]` is lowered as min(N, 16) copies
@@ -144,24 +130,14 @@ def _added_module(stmt: cst.BaseStatement, target: str) -> tuple[str | None, cst
     return None
 
 
-class _DottedMentions(cst.CSTVisitor):
-    def __init__(self, target: str, head: str) -> None:
-        self.target, self.head, self.found = target, head, False
-
-    def visit_Name(self, node: cst.Name) -> None:
-        if node.value == self.head and self.head == self.target:
-            self.found = True
-
-    def visit_Attribute(self, node: cst.Attribute) -> bool:
-        if dotted_name(node) == self.target:
-            self.found = True
-        return not self.found
-
-
 def dotted_name_mentioned(stmt: cst.CSTNode, target: str, head: str) -> bool:
-    visitor = _DottedMentions(target, head)
-    stmt.visit(visitor)
-    return visitor.found
+    """Whether `stmt` mentions the dotted name `target` (a bare Name when target is its head)."""
+    for node in walk(stmt):
+        if isinstance(node, cst.Name) and node.value == head == target:
+            return True
+        if isinstance(node, cst.Attribute) and dotted_name(node) == target:
+            return True
+    return False
 
 
 class SequentialLowering:
@@ -174,10 +150,8 @@ class SequentialLowering:
     def graphs(self) -> list[LayerGraph]:
         if "Sequential" not in self.source.text:
             return []  # the visitor costs as much as the parse: skip files that cannot match
-        finder = _SequentialCalls(self.source)
-        self.source.module.visit(finder)
         graphs = []
-        for call, scope in finder.found:
+        for call, scope in _sequential_calls(self.source):
             if id(call) in self.consumed:
                 continue
             graph = LayerGraph("nn.Sequential", self._target(call, scope)[0] or "")
