@@ -856,3 +856,22 @@ def test_onnx_softmax_feeding_log_is_nn208_and_log_softmax_is_clean():
     found = lint_sources([("bad.onnx", bad), ("good.onnx", good)], settings(select=NN2))
     assert [(d.path, d.code) for d in found] == [("bad.onnx", "NN208")]
     assert "'/head/Log'" in found[0].message and "'/head/Softmax'" in found[0].message
+
+
+def test_keras_layers_added_in_a_loop_then_the_output_layer():
+    code = """
+        from tensorflow import keras
+
+        model = keras.Sequential()
+        for units in (256, 128):
+            model.add(keras.layers.Dense(units, activation="relu"))
+            model.add(keras.layers.Dropout(0.3))
+        model.add(keras.layers.Dense(1))
+        model.compile(optimizer="adam", loss="binary_crossentropy")
+
+        other = keras.Sequential()
+        for units in (256, 128):
+            other.add(keras.layers.Dense(units, activation="relu"))
+        other.compile(optimizer="adam", loss="binary_crossentropy")
+    """
+    assert nn2(code) == [(9, 1, "NN206")]

@@ -200,8 +200,18 @@ def _agree(values: Sequence[Value | None]) -> Value | None:
 
 
 def _merge(a: dict, b: dict) -> dict:
-    """Names bound alike on both paths keep their value; any disagreement is unknown."""
-    return {k: (a.get(k) if a.get(k) == b.get(k) else None) for k in set(a) | set(b)}
+    """Names bound alike on both paths keep their value; any disagreement is unknown (a Keras
+    model stays a Keras model whose last layer is unknown: a later `.add` decides it)."""
+    merged = {}
+    for k in set(a) | set(b):
+        x, y = a.get(k), b.get(k)
+        if x == y:
+            merged[k] = x
+        elif x is not None and y is not None and x[0] == y[0] == "keras":
+            merged[k] = ("keras", None, None, x[3])
+        else:
+            merged[k] = None
+    return merged
 
 
 class _Scope:
