@@ -551,3 +551,25 @@ def test_keyword_arguments_bind_to_the_submodule_forward_parameters():
     """, "Net")
     fc = next(n for n in graph.nodes if n.op == "linear")
     assert [graph.nodes[i].op for i in fc.inputs] == ["dropout"]
+
+
+def test_appends_under_a_condition_make_the_module_list_unknown():
+    code = """
+        class FPN(nn.Module):
+            def __init__(self, c, scale):
+                super().__init__()
+                self.layers = nn.ModuleList()
+                if scale == 4.0:
+                    self.layers.append(nn.ConvTranspose2d(c, c // 2, 2, 2))
+                    self.layers.append(nn.GELU())
+                elif scale == 2.0:
+                    self.layers.append(nn.ConvTranspose2d(c, c // 2, 2, 2))
+                self.proj = nn.Conv2d(c, c, 1)
+
+            def forward(self, x):
+                for layer in self.layers:
+                    x = layer(x)
+                return self.proj(x)
+    """
+    graph = module_graph(code, "FPN")
+    assert [n.op for n in graph.nodes] == ["input", "opaque", "conv"]

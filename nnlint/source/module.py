@@ -120,30 +120,31 @@ class _Events:
     def __init__(self) -> None:
         self.events: list[tuple[str, str, cst.CSTNode, cst.BaseExpression, bool]] = []
 
-    def walk(self, stmts: Sequence[cst.BaseStatement], in_loop: bool = False) -> None:
+    def walk(self, stmts: Sequence[cst.BaseStatement], in_loop: bool = False, cond: bool = False) -> None:
+        """cond: under an if/try, where a container's appends may or may not happen."""
         for stmt in stmts:
             if isinstance(stmt, cst.SimpleStatementLine):
                 for small in stmt.body:
-                    self.small(small, in_loop)
+                    self.small(small, in_loop, cond)
             elif isinstance(stmt, (cst.For, cst.While)):
-                self.walk(_body(stmt), True)
+                self.walk(_body(stmt), True, cond)
                 if stmt.orelse is not None:
-                    self.walk(_body(stmt.orelse), True)
+                    self.walk(_body(stmt.orelse), True, True)
             elif isinstance(stmt, cst.If):
-                self.walk(_body(stmt), in_loop)
+                self.walk(_body(stmt), in_loop, True)
                 if stmt.orelse is not None:
-                    self.walk([stmt.orelse] if isinstance(stmt.orelse, cst.If) else _body(stmt.orelse), in_loop)
+                    self.walk([stmt.orelse] if isinstance(stmt.orelse, cst.If) else _body(stmt.orelse), in_loop, True)
             elif isinstance(stmt, cst.With):
-                self.walk(_body(stmt), in_loop)
+                self.walk(_body(stmt), in_loop, cond)
             elif isinstance(stmt, cst.Try):
-                self.walk(_body(stmt), in_loop)
+                self.walk(_body(stmt), in_loop, True)
                 for handler in stmt.handlers:
-                    self.walk(_body(handler), in_loop)
+                    self.walk(_body(handler), in_loop, True)
                 for extra in (stmt.orelse, stmt.finalbody):
                     if extra is not None:
-                        self.walk(_body(extra), in_loop)
+                        self.walk(_body(extra), in_loop, True)
 
-    def small(self, small: cst.BaseSmallStatement, in_loop: bool) -> None:
+    def small(self, small: cst.BaseSmallStatement, in_loop: bool, cond: bool = False) -> None:
         if isinstance(small, cst.Assign):
             for target in small.targets:
                 attr = _self_attr(target.target)
@@ -169,6 +170,8 @@ class _Events:
                 attr = _self_attr(func.value)
                 if attr:
                     kind = func.attr.value if func.attr.value in ("append", "extend") and len(node.args) == 1 else "other"
+                    if cond and kind != "other" or cond and func.attr.value == "add_module":
+                        kind = "conditional"  # `if ...: self.layers.append(...)`: the contents are unknown
                     value = node.args[0].value if node.args else node
                     self.events.append((attr, kind, node, value, in_loop))
                 elif isinstance(func.value, cst.Name) and func.value.value == "self" and func.attr.value in (
@@ -356,7 +359,7 @@ def _grow(ref: Any, kind: str, value: cst.BaseExpression, in_loop: bool, step: c
     `self.seq.add_module(...)`/`.append(...)` after a Sequential (sequential.py follows those)."""
     if isinstance(ref, SeqRef):
         method = step.func.attr.value if isinstance(step, cst.Call) and isinstance(step.func, cst.Attribute) else None
-        return ref if method in ("add_module", "append") and not in_loop else None
+        return ref if method in ("add_module", "append") and not in_loop and kind != "conditional" else None
     if not isinstance(ref, ListRef) or ref.count is None or kind not in ("append", "extend"):
         return None
     more = [value] if kind == "append" else _elements(value)
