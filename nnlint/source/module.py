@@ -20,7 +20,7 @@ import libcst as cst
 from nnlint.graph import LayerGraph, Node
 from nnlint.source import SourceFile
 from nnlint.source.functional import Dataflow, Ref, _body
-from nnlint.source.literals import literal, literal_arguments
+from nnlint.source.literals import call_arguments, literal, literal_arguments
 from nnlint.source.sequential import ORDERED_DICTS, SEQUENTIAL, SequentialLowering, straight_line_list
 from nnlint.source.torch_nn import LayerSpec, layer_spec
 
@@ -347,7 +347,7 @@ class ModuleIndex:
             found = info.method("forward")
             if found is None:
                 continue
-            owner, forward = found
+            _owner, forward = found
             graph = LayerGraph("nn.Module", info.name)
             ForwardLowering(self, graph).lower_forward(info, forward)
             graphs.append(graph)
@@ -400,15 +400,6 @@ def _returned_sequential(source: SourceFile, func: cst.FunctionDef) -> cst.Call 
     if isinstance(last, cst.Return) and isinstance(last.value, cst.Call) and source.imports.resolve(last.value.func) == SEQUENTIAL:
         return last.value
     return None
-
-
-def _param_defaults(func: cst.FunctionDef) -> dict[str, Any]:
-    out = {}
-    for param in itertools.chain(func.params.params, func.params.kwonly_params):
-        value = literal(param.default) if param.default is not None else None
-        if value is not None:
-            out[param.name.value] = value
-    return out
 
 
 def _module_constants(module: cst.Module) -> dict[str, Any]:
@@ -569,7 +560,7 @@ class ForwardLowering(Dataflow):
             for key, value in list(attrs.items()):
                 if value is None:
                     del attrs[key]
-            for key, expr in _named_arguments(ref.ctor, ref.spec.params).items():
+            for key, expr in call_arguments(ref.ctor, ref.spec.params).items():
                 if key not in attrs:
                     value = self.constant(expr, ref.scope)
                     if value is not None:
@@ -582,7 +573,7 @@ class ForwardLowering(Dataflow):
         if isinstance(ref, SeqRef):
             start = len(self.graph.nodes)
             key = (next(self.calls), None, None)
-            tail = self.index.sequentials.lower_sequential(self.graph, ref.ctor, self._fresh(inputs), ref.scope)
+            tail = self.index.sequentials.lower_sequential(self.graph, ref.ctor, list(inputs), ref.scope)
             via = self.via + (key,)
             for node in self.graph.nodes[start:]:
                 node.attrs.setdefault("via", via)
@@ -663,16 +654,6 @@ class ForwardLowering(Dataflow):
                     self.block(_body(stmt.orelse), env)
                 return False
         return super().loop(stmt, env)
-
-    def _fresh(self, inputs: list[Node]) -> list[Node]:
-        return list(inputs)
-
-
-def _named_arguments(call: cst.Call, params: tuple[str, ...]) -> dict[str, cst.BaseExpression]:
-    from nnlint.source.literals import call_arguments
-
-    return call_arguments(call, params)
-
 
 def _index(e: cst.Subscript) -> Any:
     if len(e.slice) != 1 or not isinstance(e.slice[0].slice, cst.Index):
