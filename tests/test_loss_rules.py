@@ -875,3 +875,15 @@ def test_keras_layers_added_in_a_loop_then_the_output_layer():
         other.compile(optimizer="adam", loss="binary_crossentropy")
     """
     assert nn2(code) == [(9, 1, "NN206")]
+
+
+def test_tf1_log_loss_on_a_dense_layer_without_activation():
+    code = """
+        import tensorflow as tf
+
+        logits = tf.layers.dense(features, 1)
+        probs = tf.layers.dense(features, 1, activation=tf.nn.sigmoid)
+        bad = tf.losses.log_loss(labels, logits)
+        good = tf.losses.log_loss(labels=labels, predictions=probs)
+    """
+    assert nn2(code) == [(6, 7, "NN206")]

@@ -191,7 +191,19 @@ class MissingSoftmaxForProbabilityLoss(_KerasCompile):
     severity = Severity.ERROR
     summary = "A Keras loss that expects probabilities (from_logits=False) gets a model without softmax/sigmoid."
 
+    requires = (("compile(", "log_loss"),)
+
     def check(self, project: Project, options: dict[str, Any]) -> Iterator[Finding]:
+        for path, facts in project:
+            for use in facts.loss_uses:
+                out = project.output_of(path, use.input) if use.loss == "probabilities" else None
+                if out is not None and out.kind == "linear":
+                    yield self.report(
+                        At(path, use.span),
+                        f"{use.label} expects probabilities but receives the raw output of {_made_by(out)}; "
+                        "apply a sigmoid/softmax first or use a cross-entropy on logits",
+                        related=((out.at, f"{out.label} has no activation"),) if out.at else (),
+                    )
         for path, c, (_, final, at, label) in self.compiles(project):
             if final == "linear" and not c.from_logits:
                 act = "softmax" if c.loss == "categorical" else "sigmoid"

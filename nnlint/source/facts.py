@@ -122,7 +122,9 @@ for _tf in ("tensorflow.", "tensorflow.compat.v1.", "tf."):
         _tf + "nn.softmax_cross_entropy_with_logits_v2": ("cross_entropy", "tf.nn.softmax_cross_entropy_with_logits_v2", 1, "logits"),
         _tf + "nn.sparse_softmax_cross_entropy_with_logits": ("cross_entropy", "tf.nn.sparse_softmax_cross_entropy_with_logits", -1, "logits"),
         _tf + "nn.sigmoid_cross_entropy_with_logits": ("bce_with_logits", "tf.nn.sigmoid_cross_entropy_with_logits", -1, "logits"),
+        _tf + "losses.log_loss": ("probabilities", "tf.losses.log_loss", 1, "predictions"),
     })
+TF_DENSE = {"tensorflow.layers.dense", "tf.layers.dense"}
 
 # Functions returning an activation of their first argument: qualified -> kind
 ACTIVATION_FUNCTIONS: dict[str, str] = {}
@@ -668,6 +670,11 @@ class Analysis:
             return self._log_of(call, call.args[0].value, first)
         if qualified in PASS_FUNCTIONS:
             return first
+        if qualified in TF_DENSE:
+            node = self._argument(call, 2, "activation")
+            kind = "linear" if node is None or literal(node) is None and _code(node) == "None" else (
+                self._keras_activation(node, scope))
+            return self._act(kind, call, _short(call)) if kind in ("linear", "softmax", "sigmoid") else None
         if qualified == "torch.nn.Sequential":
             layers = [a for a, v in zip(call.args, args) if not a.keyword and not a.star]
             if len(layers) != len(call.args) or not layers:
