@@ -18,6 +18,9 @@ names across files):
     ("loss", kind, label)        a loss callable: kind "cross_entropy", "bce_with_logits", "nll", "bce"
     ("keras", final, span, label) a Keras model whose last layer's activation is `final`
                                  ("softmax", "sigmoid", "linear", or None if unknown)
+    ("layer", op, cls, span)     a torch.nn layer object; ("seq", last) an nn.Sequential and its last layer
+    ("kloss", kind, from_logits, label), ("klayer", final, span, label), ("ktensor", ...): Keras losses,
+                                 layers and functional-API tensors
 No libcst node is stored: locations are nnlint.diagnostics.Span.
 """
 
@@ -56,7 +59,7 @@ class ClassFacts:
     returns: tuple[Value | None, ...] | None  # forward's return values; None: no forward
     has_call: bool  # defines __call__ (then forward is not what a call runs)
     loss: tuple[str, int, str] | None  # a loss wrapper: (loss kind, input parameter index, label)
-    span: Span
+    span: Span  # reserved (not resolved: Span.point())
 
 
 @dataclass
@@ -226,6 +229,7 @@ class _Scope:
         self.params = params
         self.returns: list[Value | None] = []
         self.loss_inputs: list[tuple[str, int, str]] = []  # loss calls fed by a parameter
+        self.attrs: dict[str, Value | None] | None = None  # in __init__: what self.<name> is bound to
 
 
 @dataclass
@@ -305,7 +309,7 @@ class Analysis:
                 attrs: dict[str, Value | None] = {}
                 if init is not None:
                     scope = self._function_scope(init, name, f"{name}.__init__")
-                    scope.attrs = attrs  # type: ignore[attr-defined]
+                    scope.attrs = attrs
                     self._block(init.body, scope)
                 for attr in self.reassigned.get(name, ()):
                     attrs[attr] = None
@@ -490,7 +494,7 @@ class Analysis:
             scope.env[target.value] = value
         elif (isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name)
               and target.value.value == "self" and scope.cls is not None):
-            attrs = getattr(scope, "attrs", None)
+            attrs = scope.attrs
             if attrs is not None:  # __init__
                 name = target.attr.value
                 attrs[name] = value if name not in attrs or attrs[name] == value else None
