@@ -718,3 +718,83 @@ def train(netD, netG, loader, optD, optG, loss_fn):
         optG.step()
 '''
     assert only(code, "NN305") == []
+
+
+def _project(files, rule):
+    found = lint_sources([(path, textwrap.dedent(text).encode()) for path, text in files], settings(select=[rule]))
+    return [(d.path, d.line, d.column, d.code) for d in found]
+
+
+MODELS_PY = '''
+import torch.nn as nn
+
+
+class ConvNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(3, 16, 3), nn.BatchNorm2d(16), nn.ReLU())
+        self.drop = nn.Dropout(0.5)
+        self.fc = nn.Linear(16, 10)
+
+    def forward(self, x):
+        return self.fc(self.drop(self.features(x).mean((2, 3))))
+'''
+
+
+def test_nn307_and_nn309_with_the_model_class_in_another_file():
+    evaluate = '''
+    import torch
+    from models import ConvNet
+
+
+    def evaluate(model, loader):
+        with torch.no_grad():
+            for x, y in loader:
+                print(model(x).argmax(1))
+
+
+    def main(loader):
+        evaluate(ConvNet(), loader)
+    '''
+    train = '''
+    import torch
+    from torch.utils.data import DataLoader
+    from models import ConvNet
+
+
+    def train(dataset):
+        model = ConvNet()
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+        for x, y in DataLoader(dataset, batch_size=1):
+            optimizer.zero_grad()
+            torch.nn.functional.cross_entropy(model(x), y).backward()
+            optimizer.step()
+    '''
+    files = [("proj/models.py", MODELS_PY), ("proj/evaluate.py", evaluate), ("proj/train.py", train)]
+    assert _project(files, "NN307") == [("proj/evaluate.py", 7, 5, "NN307")]
+    assert _project(files, "NN309") == [("proj/train.py", 10, 17, "NN309")]
+    assert _project(files[1:], "NN307") == [] and _project(files[1:], "NN309") == []
+
+
+def test_nn301_d2l_trainer_without_gradient_clip_val():
+    code = '''
+import torch.nn as nn
+from d2l import torch as d2l
+
+
+class RNNLM(d2l.Module):
+    def __init__(self, vocab_size, num_hiddens):
+        super().__init__()
+        self.rnn = nn.GRU(vocab_size, num_hiddens)
+        self.linear = nn.Linear(num_hiddens, vocab_size)
+
+    def forward(self, x):
+        return self.linear(self.rnn(x)[0])
+
+
+model = RNNLM(28, 32)
+trainer = d2l.Trainer(max_epochs=100{clip})
+trainer.fit(model, data)
+'''
+    assert only(code.format(clip=""), "NN301") == [(18, 1, "NN301")]
+    assert only(code.format(clip=", gradient_clip_val=1"), "NN301") == []

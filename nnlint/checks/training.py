@@ -82,8 +82,7 @@ def _recurrent(project: Project, path: str, models: list[Model] | None) -> bool:
     imported project classes (Seq2Seq -> Encoder -> nn.LSTM) in other linted files."""
     if not models:
         return False
-    return all("rnn" in m.ops or any("rnn" in _class_ops(project, path, ext, 0) for ext in m.external)
-               for m in models)
+    return all("rnn" in _ops(project, path, m) for m in models)
 
 
 def _class_ops(project: Project, path: str, dotted: str, depth: int) -> frozenset[str]:
@@ -252,21 +251,27 @@ class SchedulerBeforeOptimizerStep(TrainingRule):
 
 class MissingEvalMode(TrainingRule):
     """no_grad() only stops gradient tracking; dropout keeps dropping and batch norm keeps using
-    (and updating) batch statistics until model.eval() is called."""
+    (and updating) batch statistics until model.eval() is called. A project rule: the model
+    class may be defined in another linted file."""
 
     code = "NN307"
     name = "missing-eval-mode"
     summary = "An evaluation loop runs a model with dropout/batch norm without model.eval()."
+    kind = "project"
     requires = (("no_grad", "inference_mode", "set_grad_enabled"), ("for ",))
 
-    def check(self, source: SourceFile, options: dict[str, Any]) -> Iterator[Finding]:
-        for ev in training_facts(source).eval_loops:
-            kinds = sorted({k for m in ev.models for k in m.ops if k in ("dropout", "batchnorm")})
-            what = " and ".join("dropout" if k == "dropout" else "batch norm" for k in kinds)
-            yield self.report(
-                ev.span, f"this evaluation loop runs '{ev.model}' (it has {what}) under no_grad without "
-                f"calling {ev.model.removesuffix('.module')}.eval() first; no_grad does not switch "
-                "layers to evaluation behaviour")
+    def check(self, project: Project, options: dict[str, Any]) -> Iterator[Finding]:
+        for path, facts in _training_files(project):
+            for ev in facts.eval_loops:
+                alternatives = [_ops(project, path, m) for m in ev.models]
+                if not all(ops & {"dropout", "batchnorm"} for ops in alternatives):
+                    continue
+                kinds = sorted({k for ops in alternatives for k in ops if k in ("dropout", "batchnorm")})
+                what = " and ".join("dropout" if k == "dropout" else "batch norm" for k in kinds)
+                yield self.report(
+                    At(path, ev.span), f"this evaluation loop runs '{ev.model}' (it has {what}) under no_grad "
+                    f"without calling {ev.model}.eval() first; no_grad does not switch layers to evaluation "
+                    "behaviour")
 
 
 class LearningRateOutOfRange(TrainingRule):
@@ -299,24 +304,43 @@ class LearningRateOutOfRange(TrainingRule):
 
 class BatchNormWithBatchSizeOne(TrainingRule):
     """In training mode batch norm normalizes with the statistics of the current batch; with
-    one sample per batch there is nothing to normalize over."""
+    one sample per batch there is nothing to normalize over. A project rule: the model class
+    may be defined in another linted file."""
 
     code = "NN309"
     name = "batchnorm-with-batch-size-one"
     summary = "A model with batch norm is trained on batches of one sample."
+    kind = "project"
     requires = (("DataLoader",), ("batch_size",))
 
-    def check(self, source: SourceFile, options: dict[str, Any]) -> Iterator[Finding]:
+    def check(self, project: Project, options: dict[str, Any]) -> Iterator[Finding]:
         findings = []
-        for loop in training_facts(source).loops:
-            if loop.loader_batch_size is None or not _contains(loop.models, "batchnorm"):
-                continue
-            findings.append(self.report(
-                loop.loader_batch_size[1],
-                f"this DataLoader gives batches of one sample to {_model_label(loop.models)}, which has batch "
-                "norm: training-mode statistics of a single sample are meaningless; use a larger "
-                "batch_size (or GroupNorm/LayerNorm)"))
+        for path, facts in _training_files(project):
+            for loop in facts.loops:
+                if loop.loader_batch_size is None or not loop.models or \
+                        not all("batchnorm" in _ops(project, path, m) for m in loop.models):
+                    continue
+                findings.append(self.report(
+                    At(path, loop.loader_batch_size[1]),
+                    f"this DataLoader gives batches of one sample to {_model_label(loop.models)}, which has "
+                    "batch norm: training-mode statistics of a single sample are meaningless; use a larger "
+                    "batch_size (or GroupNorm/LayerNorm)"))
         yield from _unique(iter(findings))
+
+
+def _training_files(project: Project) -> Iterator[tuple[str, Any]]:
+    for path, file in project:
+        data = file.extra.get("training")
+        if data is not None and data.facts is not None:
+            yield path, data.facts
+
+
+def _ops(project: Project, path: str, model: Model) -> frozenset[str]:
+    """The layer kinds of a model, with the imported project classes it is built from."""
+    ops = set(model.ops)
+    for ext in model.external:
+        ops |= _class_ops(project, path, ext, 0)
+    return frozenset(ops)
 
 
 class NoLearningRateSchedule(TrainingRule):

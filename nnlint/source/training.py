@@ -1274,7 +1274,7 @@ class _Build:
                     if isinstance(c.func, cst.Name) and (c.func.value in ex.index.functions or ex.qualify(c.func)):
                         continue
                     models = ex.models(c.func, scope)
-                    if models and all("dropout" in m.ops or "batchnorm" in m.ops for m in models):
+                    if models and all("dropout" in m.ops or "batchnorm" in m.ops or m.external for m in models):
                         model_calls.append((c, models))
         if not model_calls:
             return
@@ -1519,8 +1519,8 @@ class ProjectTraining:
     classes: dict[str, ClassSummary]
 
 
-_TRAINS = ("backward", ".fit(", "Trainer")
-_RECURRENT = ("RNN", "LSTM", "GRU")
+_TRAINS = ("backward", ".fit(", "Trainer", "no_grad", "inference_mode", "set_grad_enabled")
+_LAYERS = ("RNN", "LSTM", "GRU", "BatchNorm", "Dropout", "dropout")
 
 
 def project_training(source: SourceFile) -> ProjectTraining | None:
@@ -1528,7 +1528,7 @@ def project_training(source: SourceFile) -> ProjectTraining | None:
     summary of its classes (files that build recurrent layers)."""
     text = source.text
     trains = any(m in text for m in _TRAINS)
-    builds = any(m in text for m in _RECURRENT)
+    builds = any(m in text for m in _LAYERS)
     if not trains and not builds:
         return None
     facts = training_facts(source) if trains else None
