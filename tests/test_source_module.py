@@ -573,3 +573,30 @@ def test_appends_under_a_condition_make_the_module_list_unknown():
     """
     graph = module_graph(code, "FPN")
     assert [n.op for n in graph.nodes] == ["input", "opaque", "conv"]
+
+
+def test_iterating_or_indexing_a_sequential_attribute_follows_its_layers():
+    code = """
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.features = nn.Sequential(nn.Linear(8, 8), nn.Dropout(0.1), nn.ReLU())
+                self.extra = nn.Sequential(*layers)
+                self.bn = nn.BatchNorm1d(8)
+
+            def forward(self, x):
+                feats = []
+                for layer in self.features:
+                    x = layer(x)
+                    feats.append(x)
+                x = self.bn(x)
+                x = self.features[1](x)
+                for layer in self.extra:
+                    x = layer(x)
+                return self.bn(x), feats
+    """
+    graph = module_graph(code, "Net")
+    chain = [n.op for n in graph.nodes if not n.label.startswith("feats.append")]
+    assert chain == ["input", "linear", "dropout", "relu", "batchnorm", "dropout", "opaque", "batchnorm"]
+    assert graph.nodes[3].label == "'self.features[1]' (Dropout)"
+    assert nn101(code) == [(15, 17, "NN101")]

@@ -455,6 +455,8 @@ class ForwardLowering(Dataflow):
         return super().attribute(e, env)
 
     def subscript(self, e: cst.Subscript, base: Any, env: dict[str, Any]) -> Any:
+        if isinstance(base, SeqRef):
+            base = self.sequence_items(base) or []
         if isinstance(base, (ListRef, DictRef)):
             key = _index(e)
             if isinstance(base, DictRef) and isinstance(key, str) and key in base.entries:
@@ -464,6 +466,22 @@ class ForwardLowering(Dataflow):
                     return self.element(base, key % base.count)
             return []
         return super().subscript(e, base, env)
+
+    def sequence_items(self, ref: SeqRef) -> ListRef | None:
+        """The layers of a Sequential attribute as a list (iterating or indexing it in forward)."""
+        lowering = self.index.sequentials
+        entries = lowering._named_entries(ref.ctor)
+        if entries is not None:
+            exprs = [expr for _name, expr in entries]
+        elif any(arg.star or arg.keyword for arg in ref.ctor.args):
+            return None
+        else:
+            exprs = [arg.value for arg in ref.ctor.args]
+        for _name, expr in lowering._extensions(ref.ctor, ref.scope):
+            if expr is None:
+                return None
+            exprs.append(expr)
+        return ListRef(exprs, len(exprs), ref.scope, ref.name, ref.definition)
 
     def element(self, container: ListRef | DictRef, key: int | str) -> Ref | list:
         expr = container.entries[key] if isinstance(container, DictRef) else container.elements[key % len(container.elements)]
@@ -546,7 +564,7 @@ class ForwardLowering(Dataflow):
             return self.attribute(func, env)
         if isinstance(func, cst.Subscript):
             base = self.callee(func.value, env)
-            if isinstance(base, (ListRef, DictRef)):
+            if isinstance(base, (ListRef, DictRef, SeqRef)):
                 return self.subscript(func, base, env)
         return None
 
@@ -641,6 +659,8 @@ class ForwardLowering(Dataflow):
                     and "enumerate" not in env and isinstance(target, cst.Tuple) and len(target.elements) == 2:
                 it, target, enumerated = it.args[0].value, target.elements[1].value, True
             container = self.expr(it, env)
+            if isinstance(container, SeqRef):
+                container = self.sequence_items(container)
             if isinstance(container, ListRef) and isinstance(target, cst.Name) and container.elements:
                 count = container.count if container.count is not None else 1
                 for i in range(min(count, MAX_UNROLL)):
