@@ -887,3 +887,25 @@ def test_tf1_log_loss_on_a_dense_layer_without_activation():
         good = tf.losses.log_loss(labels=labels, predictions=probs)
     """
     assert nn2(code) == [(6, 7, "NN206")]
+
+
+def test_subclass_of_a_torch_loss_without_its_own_forward_is_that_loss():
+    code = """
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+
+        class WeightedCE(nn.CrossEntropyLoss):
+            def __init__(self, weight):
+                super().__init__(weight=weight)
+
+
+        class MaskedCE(nn.CrossEntropyLoss):
+            def forward(self, pred, label, mask):
+                return (super().forward(pred.permute(0, 2, 1), label) * mask).mean()
+
+
+        a = WeightedCE(w)(F.softmax(z, dim=1), y)
+        b = MaskedCE()(F.softmax(z, dim=-1), y, m)
+    """
+    assert nn2(code) == [(16, 5, "NN201")]

@@ -290,6 +290,11 @@ class Analysis:
                 self.classes.pop(name, None)
                 self.functions.pop(name, None)
         self.module_names = set(seen)
+        for name, cls in self.classes.items():  # `class MyLoss(nn.CrossEntropyLoss)` without its own forward
+            bases = [self.imports.resolve(b.value) for b in cls.bases]
+            if len(bases) == 1 and bases[0] in LOSS_CLASSES and "forward" not in self._methods(cls):
+                kind, label = LOSS_CLASSES[bases[0]]
+                self.wrappers[name] = (kind, 0, f"{name} ({label})")
 
     def _methods(self, cls: cst.ClassDef) -> dict[str, cst.FunctionDef]:
         body = cls.body.body if isinstance(cls.body, cst.IndentedBlock) else ()
