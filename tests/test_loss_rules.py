@@ -909,3 +909,16 @@ def test_subclass_of_a_torch_loss_without_its_own_forward_is_that_loss():
         b = MaskedCE()(F.softmax(z, dim=-1), y, m)
     """
     assert nn2(code) == [(16, 5, "NN201")]
+
+
+def test_walrus_rebinding_is_followed():
+    code = """
+        import torch.nn.functional as F
+
+        out = F.softmax(z, dim=1)
+        if (out := head(z)) is not None:
+            loss = F.cross_entropy(out, y)
+        probs = None
+        loss2 = F.cross_entropy((probs := F.softmax(z, dim=1)), y)
+    """
+    assert nn2(code) == [(8, 9, "NN201")]

@@ -546,6 +546,10 @@ class Analysis:
                 return ("loss", kind, label)
             self.expr(node.value, scope)
             return None
+        if isinstance(node, cst.NamedExpr):
+            value = self.expr(node.value, scope)
+            self._assign(node.target, value, scope)
+            return value
         if isinstance(node, cst.IfExp):
             self.expr(node.test, scope)
             return _agree([self.expr(node.body, scope), self.expr(node.orelse, scope)])
