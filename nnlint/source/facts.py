@@ -445,6 +445,8 @@ class Analysis:
             merged = scope.env
             for handler in stmt.handlers:
                 scope.env = dict(before)
+                if handler.name is not None:
+                    self._clear_targets(handler.name.name, scope)
                 self._block(handler.body, scope)
                 merged = _merge(merged, scope.env)
             scope.env = merged
