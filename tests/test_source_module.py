@@ -600,3 +600,22 @@ def test_iterating_or_indexing_a_sequential_attribute_follows_its_layers():
     assert chain == ["input", "linear", "dropout", "relu", "batchnorm", "dropout", "opaque", "batchnorm"]
     assert graph.nodes[3].label == "'self.features[1]' (Dropout)"
     assert nn101(code) == [(15, 17, "NN101")]
+
+
+def test_helper_functions_returning_a_sequential_are_lowered_in_place_once():
+    code = """
+        def head(dim):
+            return nn.Sequential(nn.Linear(dim, dim), nn.ReLU(), nn.Dropout(0.2))
+
+
+        def block(dim):
+            return nn.Sequential(nn.Dropout(0.1), nn.BatchNorm1d(dim))
+
+
+        model = nn.Sequential(block(64), head(64), nn.BatchNorm1d(64), nn.Linear(64, 2))
+    """
+    graphs = sequential_graphs(code)
+    assert [n.op for n in graphs["model"].nodes] == ["dropout", "batchnorm", "linear", "relu", "dropout", "batchnorm",
+                                                    "linear"]
+    # inside block(): reported once, at its own entry; head()'s trailing dropout feeds the model's BatchNorm1d
+    assert nn101(code) == [(6, 58, "NN101"), (10, 26, "NN101")]

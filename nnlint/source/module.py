@@ -594,7 +594,7 @@ class ForwardLowering(Dataflow):
             tail = self.index.sequentials.lower_sequential(self.graph, ref.ctor, list(inputs), ref.scope)
             via = self.via + (key,)
             for node in self.graph.nodes[start:]:
-                node.attrs.setdefault("via", via)
+                node.attrs["via"] = via + tuple(node.attrs.get("via", ()))
             return list(tail)
         if isinstance(ref, ClassRef):
             found = ref.info.method("forward")

@@ -146,6 +146,9 @@ class SequentialLowering:
         self.consumed: set[int] = set()
         self._extended: dict[int, list[tuple]] = {}
         self.constants = Constants(source.module)
+        self._helpers: dict[str, tuple[cst.Call, Sequence[cst.BaseStatement]]] | None = None
+        self._inlining: list[str] = []
+        self._calls = 0
 
     def graphs(self) -> list[LayerGraph]:
         if "Sequential" not in self.source.text:
@@ -256,12 +259,53 @@ class SequentialLowering:
             qualified = self.source.imports.resolve(expr.func)
             if qualified == SEQUENTIAL:
                 return self.lower_sequential(graph, expr, tail, scope)
+            if qualified is None and isinstance(expr.func, cst.Name):
+                helper = self.helpers().get(expr.func.value)
+                if helper is not None and expr.func.value not in self._inlining:
+                    return self._inline_helper(graph, expr.func.value, helper, tail)
             spec = layer_spec(qualified)
             if spec is not None:
                 cls = qualified.rsplit(".", 1)[-1]
                 attrs = constant_arguments(expr, spec.params, self.constants)
                 return [graph.add(spec.op, self._label(expr, cls, name), tail, site=expr, cls=cls, **attrs)]
         return [graph.add("opaque", self._label(expr, None, name), tail, site=expr)]
+
+    def helpers(self) -> dict[str, tuple[cst.Call, Sequence[cst.BaseStatement]]]:
+        """Module-level functions (defined once) whose last statement is `return nn.Sequential(...)`."""
+        if self._helpers is None:
+            self._helpers = {}
+            names: dict[str, int] = {}
+            for stmt in self.source.module.body:
+                if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+                    names[stmt.name.value] = names.get(stmt.name.value, 0) + 1
+            for stmt in self.source.module.body:
+                if not isinstance(stmt, cst.FunctionDef) or names[stmt.name.value] != 1:
+                    continue
+                body = stmt.body.body if isinstance(stmt.body, cst.IndentedBlock) else ()
+                last = body[-1] if body else None
+                if isinstance(last, cst.SimpleStatementLine) and isinstance(last.body[-1], cst.Return):
+                    value = last.body[-1].value
+                    if isinstance(value, cst.Call) and self.source.imports.resolve(value.func) == SEQUENTIAL:
+                        self._helpers[stmt.name.value] = (value, body)
+        return self._helpers
+
+    def _inline_helper(self, graph: LayerGraph, name: str, helper, tail: list[Node]) -> list[Node]:
+        """`nn.Sequential(conv_block(3, 32), ...)`: the helper's Sequential, in place. Its nodes carry
+        attrs["via"] (see graph.ir.inside_same_call): the helper's own graph reports what is inside it."""
+        call, body = helper
+        start = len(graph.nodes)
+        consumed = set(self.consumed)  # the helper's Sequential keeps its own graph
+        self._inlining.append(name)
+        try:
+            tail = self.lower_sequential(graph, call, tail, body)
+        finally:
+            self._inlining.pop()
+            self.consumed = consumed
+        self._calls += 1
+        key = (("helper", self._calls), None, None)
+        for node in graph.nodes[start:]:
+            node.attrs["via"] = (key,) + tuple(node.attrs.get("via", ()))
+        return tail
 
     def _label(self, expr: cst.BaseExpression, cls: str | None, name: str | None) -> str:
         if name is not None and name != "?":
