@@ -798,3 +798,36 @@ trainer.fit(model, data)
 '''
     assert only(code.format(clip=""), "NN301") == [(18, 1, "NN301")]
     assert only(code.format(clip=", gradient_clip_val=1"), "NN301") == []
+
+
+def test_nn301_encoder_and_decoder_optimizers_one_of_them_recurrent():
+    code = '''
+import torch.nn as nn
+from torch import optim
+
+
+class EncoderRNN(nn.Module):
+    def __init__(self, input_size, hidden_size):
+        super().__init__()
+        self.embedding = nn.Embedding(input_size, hidden_size)
+        self.gru = nn.GRU(hidden_size, hidden_size, batch_first=True)
+
+    def forward(self, x):
+        return self.gru(self.embedding(x))
+
+
+def train(loader, encoder, decoder, criterion):
+    encoder_optimizer = optim.Adam(encoder.parameters(), lr=1e-3)
+    decoder_optimizer = optim.Adam(decoder.parameters(), lr=1e-3)
+    for x, y in loader:
+        encoder_optimizer.zero_grad()
+        decoder_optimizer.zero_grad()
+        loss = criterion(decoder(*encoder(x)), y)
+        loss.backward()
+        encoder_optimizer.step()
+        decoder_optimizer.step()
+
+
+train([], EncoderRNN(100, 128), decoder, nn.NLLLoss())
+'''
+    assert only(code, "NN301") == [(25, 9, "NN301")]

@@ -1124,16 +1124,31 @@ class _Build:
         return loop
 
     def _trained_models(self, receivers: tuple[str, ...], scope: Scope, node: cst.CSTNode) -> list[Model] | None:
+        """The models whose parameters the stepped optimizers hold. With several optimizers
+        (encoder/decoder) the loop trains all of them: one Model with the layer kinds every
+        alternative of each resolved optimizer's model has (unresolved optimizers add nothing)."""
         ex = self.ex
-        if len(receivers) == 1:
+        per_receiver: list[list[Model]] = []
+        for receiver in receivers:
             try:
-                expr = cst.parse_expression(receivers[0])
+                expr = cst.parse_expression(receiver)
             except Exception:  # noqa: BLE001
-                return None
+                continue
             got = ex.optimized_models(expr, scope)
-            if got is not None:
-                return got
-        return None
+            if got:
+                per_receiver.append(got)
+        if not per_receiver:
+            return None
+        if len(receivers) == 1:
+            return per_receiver[0]
+        ops: set[str] = set()
+        external: list[str] = []
+        for alternatives in per_receiver:
+            if len(alternatives) == 1:
+                external += alternatives[0].external
+            common = frozenset.intersection(*(m.ops for m in alternatives))
+            ops |= common
+        return [Model(frozenset(ops), per_receiver[0][0].label, (), tuple(dict.fromkeys(external)))]
 
     # -- framework loops ----------------------------------------------------------------------
     def _frameworks(self) -> None:
