@@ -830,4 +830,4 @@ def train(loader, encoder, decoder, criterion):
 
 train([], EncoderRNN(100, 128), decoder, nn.NLLLoss())
 '''
-    assert only(code, "NN301") == [(25, 9, "NN301")]
+    assert only(code, "NN301") == [(24, 9, "NN301")]
