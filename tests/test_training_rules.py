@@ -831,3 +831,18 @@ def train(loader, encoder, decoder, criterion):
 train([], EncoderRNN(100, 128), decoder, nn.NLLLoss())
 '''
     assert only(code, "NN301") == [(24, 9, "NN301")]
+
+
+def test_nn310_keras_fit_over_epochs_with_a_constant_learning_rate():
+    code = '''
+from tensorflow import keras
+
+model = keras.Sequential([keras.layers.Dense(64, activation="relu"), keras.layers.Dense(1)])
+model.compile(optimizer=keras.optimizers.Adam(learning_rate={lr}), loss="mse")
+model.fit(x, y, epochs=50{callbacks})
+'''
+    assert only(code.format(lr="1e-3", callbacks=""), "NN310") == [(5, 25, "NN310")]
+    schedule = "keras.optimizers.schedules.ExponentialDecay(1e-3, 1000, 0.9)"
+    assert only(code.format(lr=schedule, callbacks=""), "NN310") == []
+    plateau = ", callbacks=[keras.callbacks.ReduceLROnPlateau()]"
+    assert only(code.format(lr="1e-3", callbacks=plateau), "NN310") == []

@@ -351,13 +351,19 @@ class NoLearningRateSchedule(TrainingRule):
     name = "no-learning-rate-schedule"
     severity = Severity.INFO
     summary = "A multi-epoch training loop never changes the learning rate."
-    requires = (("backward",), ("step(",))
+    requires = (("backward", ".fit("), ("step(", "epochs"))
 
     def check(self, source: SourceFile, options: dict[str, Any]) -> Iterator[Finding]:
         facts = training_facts(source)
         if facts.scheduled:
             return
         findings = []
+        for fw in facts.frameworks:
+            if fw.kind == "keras" and fw.optimizer_site and (fw.epochs or 0) > 1 and not fw.scheduled:
+                findings.append(self.report(
+                    fw.optimizer_site, f"this optimizer trains for {fw.epochs} epochs with a constant learning "
+                    "rate; pass a keras.optimizers.schedules object as learning_rate or a "
+                    "LearningRateScheduler/ReduceLROnPlateau callback"))
         for loop in facts.loops:
             if loop.nested and loop.optimizer_sites:
                 findings.append(self.report(

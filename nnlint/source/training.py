@@ -113,6 +113,7 @@ class FrameworkLoop:
     scheduled: bool = False
     tracked: bool = False
     reachable_from_main: bool = False
+    optimizer_site: Span | None = None  # Keras: the optimizer object given to compile()
 
 
 @dataclass
@@ -1186,7 +1187,12 @@ class _Build:
                     if model is not None:
                         fw.models = ex.models(model, where)
                 elif root == "keras" and method == "fit" and _last(qual) in ("Sequential", "Model"):
+                    self._keras_optimizer = None
                     fw = FrameworkLoop("keras", ex.span(call), self._keras_clips(call.func.value, scope), None)
+                    if self._keras_optimizer is not None:
+                        fw.optimizer_site = ex.span(self._keras_optimizer)
+                        lr = keyword(self._keras_optimizer, "learning_rate") or positional(self._keras_optimizer, 0)
+                        fw.scheduled = isinstance(lr, (cst.Call, cst.Name, cst.Attribute))
                     fw.models = [Model(self._keras_ops(value, where), SourceFile.code(call.func.value))]
                     epochs = ex.number(keyword(call, "epochs"), scope)
                     fw.epochs = int(epochs) if epochs is not None else None
@@ -1224,6 +1230,7 @@ class _Build:
                 if isinstance(value, cst.SimpleString):
                     return False
                 if isinstance(value, cst.Call) and ex.qualify(value.func) and _optimizer_class(ex.qualify(value.func) or ""):
+                    self._keras_optimizer = value
                     return any(keyword(value, k) is not None for k in ("clipnorm", "clipvalue", "global_clipnorm"))
             return None
         return None
