@@ -57,24 +57,19 @@ class RunResult:
 
 
 class _Positions:
-    """libcst positions, computed only when a file has something to report."""
+    """Where a finding's site is: a Span as given, a graph Node through its site, a libcst node
+    through the file's (lazily computed, shared) positions."""
 
-    def __init__(self, module: cst.Module | None) -> None:
-        self.module = module
-        self._map: Any = None
+    def __init__(self, source: Any = None) -> None:
+        self.source = source  # nnlint.source.SourceFile, or None for graph files
 
     def span(self, site: Any) -> Span:
         if isinstance(site, Node):
             site = site.site
         if isinstance(site, Span):
             return site
-        if isinstance(site, cst.CSTNode) and self.module is not None:
-            if self._map is None:
-                wrapper = cst.metadata.MetadataWrapper(self.module, unsafe_skip_copy=True)
-                self._map = wrapper.resolve(cst.metadata.PositionProvider)
-            where = self._map.get(site)
-            if where is not None:
-                return Span(where.start.line, where.start.column + 1, where.end.line, where.end.column + 1)
+        if isinstance(site, cst.CSTNode) and self.source is not None:
+            return self.source.span(site)
         return Span.point()
 
 
@@ -124,7 +119,7 @@ def _source_findings(path: str, text: str, settings: FileSettings, facts_out: li
         source = SourceFile.parse(path, text)
     except cst.ParserSyntaxError:
         return [], False  # compile() accepted it; libcst cannot read it: stay silent
-    positions = _Positions(source.module)
+    positions = _Positions(source)
     graphs: list | None = None
     diagnostics, failed = [], False
     if want_facts:

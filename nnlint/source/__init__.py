@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import libcst as cst
 
+from nnlint.diagnostics import Span
 from nnlint.source.imports import ImportResolver
 
 _EMPTY = cst.Module(body=[])
@@ -19,9 +21,21 @@ class SourceFile:
     text: str
     module: cst.Module
     imports: ImportResolver = field(init=False)
+    _positions: Any = field(init=False, default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.imports = ImportResolver(self.module)
+
+    def span(self, node: cst.CSTNode) -> Span:
+        """Where a node of this file is (1-based). libcst's positions cost a code generation of the
+        whole module, so they are computed once per file, and only when something asks."""
+        if self._positions is None:
+            wrapper = cst.metadata.MetadataWrapper(self.module, unsafe_skip_copy=True)
+            self._positions = wrapper.resolve(cst.metadata.PositionProvider)
+        where = self._positions.get(node)
+        if where is None:
+            return Span.point()
+        return Span(where.start.line, where.start.column + 1, where.end.line, where.end.column + 1)
 
     @classmethod
     def parse(cls, path: str, text: str) -> SourceFile:

@@ -247,7 +247,6 @@ class Analysis:
     def __init__(self, source: Any) -> None:
         self.source = source
         self.imports = source.imports
-        self._positions: Any = None
         self.record = False
         self.uses: list[LossUse] = []
         self.compiles: list[KerasCompile] = []
@@ -267,13 +266,7 @@ class Analysis:
 
     # -- positions ----------------------------------------------------------------------
     def span(self, node: cst.CSTNode) -> Span:
-        if self._positions is None:
-            wrapper = cst.metadata.MetadataWrapper(self.source.module, unsafe_skip_copy=True)
-            self._positions = wrapper.resolve(cst.metadata.PositionProvider)
-        where = self._positions.get(node)
-        if where is None:
-            return Span.point()
-        return Span(where.start.line, where.start.column + 1, where.end.line, where.end.column + 1)
+        return self.source.span(node)
 
     # -- definitions --------------------------------------------------------------------
     def _collect_definitions(self) -> None:

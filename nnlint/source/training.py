@@ -334,7 +334,6 @@ class _Extractor:
         self.source = source
         self.imports = source.imports
         self.index = _Indexer(source)
-        self._positions = None
         self._class_ops: dict[str, frozenset[str] | None] = {}
         self._if_ids = 0
         self.calls_by_func: dict[str, list[tuple[cst.Call, Scope]]] = {}
@@ -347,13 +346,7 @@ class _Extractor:
 
     # -- positions --------------------------------------------------------------------------
     def span(self, node: cst.CSTNode) -> Span:
-        if self._positions is None:
-            wrapper = cst.metadata.MetadataWrapper(self.source.module, unsafe_skip_copy=True)
-            self._positions = wrapper.resolve(cst.metadata.PositionProvider)
-        where = self._positions.get(node)
-        if where is None:
-            return Span.point()
-        return Span(where.start.line, where.start.column + 1, where.end.line, where.end.column + 1)
+        return self.source.span(node)
 
     def code(self, node: cst.CSTNode) -> str:
         return SourceFile.code(node)
