@@ -140,3 +140,22 @@ def test_a_rule_that_raises_gives_nn000_and_other_rules_still_run(project, run_c
     assert result.lines[2].startswith("other.py:1:1: NN000") and result.lines[3].startswith("other.py:3:38: NN101")
     assert result.exit_code == 2
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_a_bug_outside_any_rule_is_nn000_for_that_file_only(project, run_cli, monkeypatch):
+    import nnlint.engine as engine
+
+    real = engine.lint_source
+
+    def broken(path, data, settings):
+        if path.endswith("net.py"):
+            raise KeyError("engine bug")
+        return real(path, data, settings)
+
+    monkeypatch.setattr(engine, "lint_source", broken)
+    project("net.py", BUGGY_SEQUENTIAL)
+    project("other.py", BUGGY_SEQUENTIAL)
+    result = run_cli("-q", "-j", "1", ".")
+    assert result.lines[0] == "net.py:1:1: NN000 internal error in nnlint: KeyError: 'engine bug'"
+    assert result.lines[1].startswith("other.py:3:38: NN101")
+    assert result.exit_code == 2
