@@ -13,7 +13,7 @@ from nnlint.graph.ops import (ACTIVATION, BATCHNORM, CONV, DROPOUT, IDENTITY, LI
                               TRANSPARENT)
 from nnlint.registry import Finding, Option, Rule
 from nnlint.source.literals import call_arguments, literal
-from nnlint.source.keras import KERAS_LAYERS
+from nnlint.source.keras import KERAS_LAYERS, TF_FUNCTIONS
 from nnlint.source.torch_nn import TORCH_NN
 
 
@@ -66,6 +66,10 @@ def _constructor(node: Node) -> cst.Call | None:
     return call if isinstance(call, cst.Call) else None
 
 
+# TF1 functions on a tensor (`tf.layers.conv2d(x, 32, 5)`, `tf.reshape(x, shape)`): cls is the function's name.
+_TF_PARAMS = {name.rsplit(".", 1)[-1]: ("inputs",) + spec.params
+              for name, spec in TF_FUNCTIONS.items() if name.startswith(("tensorflow.layers.", "tensorflow.reshape"))}
+
 _FUNCTIONAL_PARAMS = {
     **{name: ("input", "p", "training", "inplace")
        for name in ("dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout")},
@@ -91,7 +95,7 @@ def _parameters(node: Node) -> tuple[str, ...] | None:
     cls = str(node.attrs.get("cls"))
     if node.attrs.get("keras"):
         spec = KERAS_LAYERS.get(cls)
-        return spec.params if spec is not None else None
+        return spec.params if spec is not None else _TF_PARAMS.get(cls)
     if cls in TORCH_NN:
         return TORCH_NN[cls].params
     return _FUNCTIONAL_PARAMS.get(cls)
@@ -337,7 +341,7 @@ class LayerShapeMismatch(Rule):
     severity = Severity.ERROR
     summary = "Consecutive layers whose statically known sizes disagree."
     front_ends = "SFO"
-    requires = (("Linear", "Conv", "Norm", "LSTM", "GRU", "RNN", "Embedding", "Dense"),)
+    requires = (("Linear", "Conv", "Norm", "LSTM", "GRU", "RNN", "Embedding", "Dense", "layers.", "reshape"),)
 
     def check(self, graph: LayerGraph, options: dict[str, Any]) -> Iterator[Finding]:
         sizes: dict[int, tuple[str, int, Node] | None] = {}
@@ -454,8 +458,21 @@ def _window(node: Node, size_name: str, default_size: Any) -> tuple[tuple, tuple
 
 def literal_tuple(expr: cst.BaseExpression) -> Any:
     if isinstance(expr, (cst.Tuple, cst.List)):
-        values = tuple(literal(e.value) for e in expr.elements)
+        values = tuple(_folded(e.value) for e in expr.elements)
         return values if all(isinstance(v, int) and not isinstance(v, bool) for v in values) else None
+    return literal(expr)
+
+
+_FOLD = {cst.Add: lambda a, b: a + b, cst.Subtract: lambda a, b: a - b, cst.Multiply: lambda a, b: a * b}
+
+
+def _folded(expr: cst.BaseExpression) -> Any:
+    """A literal, or + - * of int literals (`7 * 7 * 64`)."""
+    if isinstance(expr, cst.BinaryOperation) and type(expr.operator) in _FOLD:
+        a, b = _folded(expr.left), _folded(expr.right)
+        if isinstance(a, int) and isinstance(b, int) and not isinstance(a, bool) and not isinstance(b, bool):
+            return _FOLD[type(expr.operator)](a, b)
+        return None
     return literal(expr)
 
 
@@ -506,13 +523,15 @@ class _KerasShapes:
         cls = str(node.attrs.get("cls"))
         if node.op in (ACTIVATION | DROPOUT | IDENTITY | BATCHNORM | OTHER_NORM | {"softmax", "log_softmax"}) - {"glu"}:
             return shape
-        if node.op == "linear" and cls == "Dense":
+        if node.op == "linear" and cls in ("Dense", "dense"):
             units = node.attrs.get("out_features")
             return shape[:-1] + (units,) if isinstance(units, int) else None
         if node.op == "flatten":
             return (_product(shape),) if None not in shape else None
         if node.op == "reshape" and cls == "Reshape":
             return self._reshape(node, shape)
+        if node.op == "reshape" and cls == "reshape":
+            return self._tf_reshape(node, shape)
         if node.op == "conv" and not any(w in cls for w in ("Transpose", "Depthwise")):
             window = _window(node, "kernel_size", None)
             filters = node.attrs.get("out_channels")
@@ -548,6 +567,21 @@ class _KerasShapes:
                                         f"{size}; make the target shape multiply to {size}"))
             return None
         return tuple(size // known if d == -1 else d for d in target)
+
+    def _tf_reshape(self, node: Node, shape: tuple) -> tuple | None:
+        """`tf.reshape(x, [-1, ...])`: the target includes the batch dimension (-1). Reported only when the
+        per-sample size is no multiple of the other dimensions (a multiple merges rows into the batch)."""
+        target = (_bound_arguments(node) or {}).get("shape")
+        target = literal_tuple(target) if target is not None else None
+        if not isinstance(target, tuple) or len(target) < 2 or target[0] != -1 or -1 in target[1:] or None in shape:
+            return None
+        size, known = _product(shape), _product(target[1:])
+        if known > 0 and size % known:
+            self.problems.append((node, f"{node.label} reshapes the per-sample shape {shape} ({size} values) into rows "
+                                        f"of {known} values: {size} is not a multiple of {known}, so the batch does "
+                                        f"not split into such rows; make the non-batch dimensions multiply to {size}"))
+            return None
+        return target[1:] if known == size else None
 
 
 class DropoutProbabilitySuspicious(Rule):

@@ -100,7 +100,7 @@ TF_FUNCTIONS: dict[str, KerasSpec] = {
     "tensorflow.sigmoid": KerasSpec("sigmoid"), "tensorflow.tanh": KerasSpec("tanh"),
     "tensorflow.math.sigmoid": KerasSpec("sigmoid"), "tensorflow.math.tanh": KerasSpec("tanh"),
     "tensorflow.log": KerasSpec("log"), "tensorflow.math.log": KerasSpec("log"),
-    "tensorflow.reshape": KerasSpec("reshape"), "tensorflow.transpose": KerasSpec("transpose"),
+    "tensorflow.reshape": KerasSpec("reshape", ("shape",)), "tensorflow.transpose": KerasSpec("transpose"),
     "tensorflow.layers.dense": KerasSpec("linear", ("units", "activation", "use_bias"), "activation"),
     "tensorflow.layers.conv1d": KerasSpec("conv", _CONV, "activation"),
     "tensorflow.layers.conv2d": KerasSpec("conv", _CONV, "activation"),
@@ -108,8 +108,8 @@ TF_FUNCTIONS: dict[str, KerasSpec] = {
     "tensorflow.layers.dropout": KerasSpec("dropout", ("rate",)),
     "tensorflow.layers.batch_normalization": KerasSpec("batchnorm", _BN),
     "tensorflow.layers.flatten": KerasSpec("flatten"),
-    "tensorflow.layers.max_pooling1d": KerasSpec("pool"), "tensorflow.layers.max_pooling2d": KerasSpec("pool"),
-    "tensorflow.layers.average_pooling1d": KerasSpec("pool"), "tensorflow.layers.average_pooling2d": KerasSpec("pool"),
+    **{f"tensorflow.layers.{kind}_pooling{d}d": KerasSpec("pool", ("pool_size", "strides", "padding"))
+       for kind in ("max", "average") for d in (1, 2, 3)},
 }
 
 
@@ -449,6 +449,11 @@ class KerasFlow(Dataflow):
             if name in KERAS_MERGE_FUNCTIONS:
                 return [self._add(KERAS_MERGE_FUNCTIONS[name], self.text(call), self.call_inputs(call, env), call, cls=name)]
             tf = _tf_name(qualified)
+            if tf == "tensorflow.placeholder":
+                # TF1 input: attrs["shape"] is the per-sample shape (batch dimension dropped), like Input(shape=)
+                shape = _shape(call_arguments(call, ("dtype", "shape", "name")).get("shape"))
+                attrs = {"shape": shape[1:]} if shape is not None and len(shape) >= 2 else {}
+                return [self.add("input", self.text(call), (), call, cls="placeholder", keras=True, **attrs)]
             spec = TF_FUNCTIONS.get(tf)
             if spec is not None and call.args and not call.args[0].keyword:
                 tail = self.value(call.args[0].value, env)
