@@ -74,6 +74,16 @@ def _agree_kind(outputs: list[Output | None]) -> Output | None:
     return outputs[0] if all(o.kind == outputs[0].kind for o in outputs) else None
 
 
+def _field_of(value: Any, field: str | None) -> Any:
+    """The `field` of a ("fields", ...) value (a constructed output object); the value itself
+    when no field is asked for; None when the value has no such field."""
+    if field is None:
+        return value
+    if value is not None and value[0] == "fields":
+        return dict(value[1]).get(field)
+    return None
+
+
 def _is_identifier_path(parts: list[str]) -> bool:
     return bool(parts) and all(p.isidentifier() for p in parts)
 
@@ -250,6 +260,12 @@ class Project:
             if instance is not None and instance[0] == "class":
                 return self.forward_output(instance[1], _depth + 1)
             return None
+        if tag == "field":  # `model(x).logits`: the field of what forward returns
+            call = value[1]
+            instance = self.instance_of(path, call[1], _depth + 1) if call and call[0] == "call" else None
+            if instance is not None and instance[0] == "class":
+                return self.forward_output(instance[1], _depth + 1, field=value[2])
+            return None
         if tag == "new":
             symbol = self.resolve(path, value[1])
             facts = symbol.facts(self) if symbol is not None and symbol.kind == "function" else None
@@ -258,8 +274,9 @@ class Project:
                     return _agree_kind([self.output_of(symbol.path, r, _depth + 1) for r in facts.returns]) if fresh else None
         return None
 
-    def forward_output(self, symbol: Symbol, _depth: int = 0) -> Output | None:
-        """The kind of what a class's forward returns; every return must agree, else None.
+    def forward_output(self, symbol: Symbol, _depth: int = 0, field: str | None = None) -> Output | None:
+        """The kind of what a class's forward returns (or of its `field`, e.g. the `logits=` of
+        a returned ModelOutput); every return must agree, else None.
         A class without forward inherits its single base class's."""
         facts = symbol.facts(self)
         if facts is None or facts.has_call or _depth > _MAX_DEPTH:
@@ -267,9 +284,10 @@ class Project:
         if facts.returns is None:
             bases = [b for b in facts.bases if b != "?"]
             base = self.resolve(symbol.path, bases[0]) if len(bases) == 1 else None
-            return self.forward_output(base, _depth + 1) if base is not None and base.kind == "class" else None
-        with self._guard(("forward", symbol)) as fresh:
-            found = _agree_kind([self.output_of(symbol.path, r, _depth + 1) for r in facts.returns]) if fresh else None
+            return self.forward_output(base, _depth + 1, field) if base is not None and base.kind == "class" else None
+        with self._guard(("forward", symbol, field)) as fresh:
+            found = _agree_kind([self.output_of(symbol.path, _field_of(r, field), _depth + 1)
+                                 for r in facts.returns]) if fresh else None
         if found is not None and not found.owner:
             found = Output(found.kind, found.at, found.label, symbol.name)
         return found

@@ -922,3 +922,125 @@ def test_walrus_rebinding_is_followed():
         loss2 = F.cross_entropy((probs := F.softmax(z, dim=1)), y)
     """
     assert nn2(code) == [(8, 9, "NN201")]
+
+
+# -- `outputs.logits`: a Hugging Face-style output object returned by forward ---------------
+HF_OUTPUT_MODEL = """
+    import torch.nn as nn
+    import torch.nn.functional as F
+    from transformers.modeling_outputs import SequenceClassifierOutput
+
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(16, 4)
+            self.softmax = nn.Softmax(dim=-1)
+
+        def forward(self, x):
+            return SequenceClassifierOutput(logits={logits})
+"""
+
+
+def test_outputs_logits_resolves_to_the_logits_passed_in_forwards_return():
+    code = HF_OUTPUT_MODEL.format(logits="self.softmax(self.fc(x))") + """
+    model = Net()
+    outputs = model(x)
+    loss = F.cross_entropy(outputs.logits, y)
+    loss2 = F.cross_entropy(model(x).logits, y)
+    loss3 = F.cross_entropy(outputs["logits"].view(-1, 4), y)
+    """
+    assert nn2(code) == [(18, 8, "NN201"), (19, 9, "NN201"), (20, 9, "NN201")]
+    assert "returned by Net.forward" in lint(code, select=NN2)[0].message
+
+
+def test_outputs_logits_holding_the_linear_output_is_clean():
+    code = HF_OUTPUT_MODEL.format(logits="self.fc(x)") + """
+    model = Net()
+    outputs = model(x)
+    loss = F.cross_entropy(outputs.logits, y)
+    probs = F.softmax(outputs.logits, dim=-1)
+    """
+    assert nn2(code) == []
+
+
+def test_logits_field_of_a_dataclass_and_of_a_dict():
+    code = """
+        from dataclasses import dataclass
+
+        import torch
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+
+        @dataclass
+        class Output:
+            logits: torch.Tensor
+
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(16, 4)
+
+            def forward(self, x):
+                out = Output(logits=torch.softmax(self.fc(x), dim=-1))
+                return out
+
+
+        class DictNet(Net):
+            def forward(self, x):
+                return {"logits": self.fc(x).sigmoid(), "hidden": x}
+
+
+        outputs = Net()(x)
+        loss = F.cross_entropy(outputs.logits, y)
+        bce = F.binary_cross_entropy_with_logits(DictNet()(x)["logits"], t)
+        bce_ok = F.binary_cross_entropy_with_logits(Net()(x).hidden, t)
+    """
+    assert nn2(code) == [(30, 8, "NN201"), (31, 7, "NN202")]
+
+
+def test_logits_that_cannot_be_resolved_are_silent():
+    code = """
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(16, 4)
+
+            def forward(self, x, return_dict=True):
+                if return_dict:
+                    return dict(logits=F.softmax(self.fc(x), dim=-1))
+                return (F.softmax(self.fc(x), dim=-1),)
+
+
+        class Other(nn.Module):
+            def forward(self, x):
+                return make_output(logits=F.softmax(x, dim=-1))
+
+
+        loss = F.cross_entropy(Net()(x).logits, y)
+        loss2 = F.cross_entropy(Other()(x).logits, y)
+        loss3 = F.cross_entropy(Net()(x)[0], y)
+    """
+    assert nn2(code) == []
+
+
+def test_outputs_logits_of_a_model_defined_in_another_file():
+    model = textwrap.dedent(HF_OUTPUT_MODEL.format(logits="self.softmax(self.fc(x))")).encode()
+    clean = textwrap.dedent(HF_OUTPUT_MODEL.format(logits="self.fc(x)")).encode()
+    train = textwrap.dedent("""
+        import torch.nn.functional as F
+        from net import Net
+
+        outputs = Net()(x)
+        loss = F.cross_entropy(outputs.logits, y)
+    """).encode()
+    found = lint_sources([("p/net.py", model), ("p/train.py", train)], settings(select=NN2))
+    assert [(d.path, d.line, d.column, d.code) for d in found] == [("p/train.py", 6, 8, "NN201")]
+    assert lint_sources([("p/net.py", clean), ("p/train.py", train)], settings(select=NN2)) == []
+    assert lint_sources([("p/train.py", train)], settings(select=NN2)) == []

@@ -15,6 +15,10 @@ names across files):
     ("new", name)                the result of calling `name` (a class: an instance; a function:
                                  what it returns); name is dotted as written in this file
     ("call", value)              the result of calling `value` (an instance: its forward output)
+    ("fields", (("logits", value),)) an output object constructed with `logits=` (a ModelOutput,
+                                 dataclass, namedtuple, dict); ("field", ("call", ...), "logits") the
+                                 `.logits` / `["logits"]` of a model's output (resolved by the project pass)
+    ("tflog", value)             tf.log(value), times anything (a hand-written cross-entropy's inside)
     ("loss", kind, label)        a loss callable: kind "cross_entropy", "bce_with_logits", "nll", "bce"
     ("keras", final, span, label) a Keras model whose last layer's activation is `final`
                                  ("softmax", "sigmoid", "linear", or None if unknown)
@@ -539,8 +543,26 @@ class Analysis:
             if qualified in LOSS_FUNCTIONS:
                 kind, label, *_ = LOSS_FUNCTIONS[qualified]
                 return ("loss", kind, label)
-            self.expr(node.value, scope)
-            return None
+            receiver = self.expr(node.value, scope)
+            return _field(receiver, node.attr.value)
+        if isinstance(node, cst.Subscript):
+            receiver = self.expr(node.value, scope)
+            for element in node.slice:
+                self._children(element, scope)
+            index = node.slice[0].slice if len(node.slice) == 1 else None
+            key = literal(index.value) if isinstance(index, cst.Index) and isinstance(index.value, cst.SimpleString) else None
+            return _field(receiver, key)
+        if isinstance(node, cst.Dict):
+            logits = None
+            for element in node.elements:
+                if isinstance(element, cst.DictElement):
+                    self.expr(element.key, scope)
+                    value = self.expr(element.value, scope)
+                    if isinstance(element.key, cst.SimpleString) and literal(element.key) == "logits":
+                        logits = value
+                else:
+                    self.expr(element.value, scope)
+            return ("fields", (("logits", logits),)) if logits is not None else None
         if isinstance(node, cst.NamedExpr):
             value = self.expr(node.value, scope)
             self._assign(node.target, value, scope)
@@ -584,8 +606,19 @@ class Analysis:
         return ("act", kind, call if self.record else None, label)
 
     def call(self, call: cst.Call, scope: _Scope) -> Value | None:
-        func = call.func
         args = self._args(call, scope)
+        value = self._call(call, args, scope)
+        if value is None or value[0] == "new":
+            # `SequenceClassifierOutput(logits=x)`, a dataclass/namedtuple, `dict(logits=x)`:
+            # a constructor (a capitalized name, or dict) holding the logits as a field.
+            index = next((i for i, a in enumerate(call.args) if a.keyword is not None and a.keyword.value == "logits"), None)
+            name = (dotted_name(call.func) or "").rsplit(".", 1)[-1]
+            if index is not None and args[index] is not None and (name[:1].isupper() or name == "dict"):
+                return ("fields", (("logits", args[index]),))
+        return value
+
+    def _call(self, call: cst.Call, args: list, scope: _Scope) -> Value | None:
+        func = call.func
         first = args[0] if args and call.args[0].keyword is None and not call.args[0].star else None
         qualified = self.qualify(func, scope)
         if qualified is not None:
@@ -596,7 +629,7 @@ class Analysis:
             if not is_self_attr:
                 receiver = self.expr(func.value, scope)
                 if (method in TENSOR_ACTIVATION_METHODS and _tensor_method_args(method, call)
-                        and not (receiver and receiver[0] in ("new", "keras", "loss", "layer", "seq"))):
+                        and not (receiver and receiver[0] in ("new", "keras", "loss", "layer", "seq", "fields"))):
                     return self._act(TENSOR_ACTIVATION_METHODS[method], call, _short(call))
                 if method == "log" and not call.args:
                     return self._log_of(call, func.value, receiver)
@@ -735,7 +768,7 @@ class Analysis:
         value = args[index]
         if value is not None and value[0] == "param":
             scope.loss_inputs.append((kind, value[1], label))
-        elif value is not None and self.record and value[0] in ("act", "new", "call"):
+        elif value is not None and self.record and value[0] in ("act", "new", "call", "field"):
             self.uses.append(LossUse(kind, label, call, value))
         return None
 
@@ -865,6 +898,18 @@ class Analysis:
         facts.keras_compiles = [KerasCompile(freeze(c.span), freeze(c.loss_span), c.loss, c.label, c.from_logits,
                                              freeze(c.model)) for c in self.compiles]
         return facts
+
+
+def _field(receiver: Value | None, name: Any) -> Value | None:
+    """`outputs.logits`, `outputs["logits"]`: the field of a constructed output, or of a model's
+    output (resolved by the project pass through forward's return)."""
+    if name != "logits" or receiver is None:
+        return None
+    if receiver[0] == "fields":
+        return dict(receiver[1]).get(name)
+    if receiver[0] == "call":
+        return ("field", receiver, name)
+    return None
 
 
 def _tensor_method_args(method: str, call: cst.Call) -> bool:
