@@ -150,9 +150,11 @@ def _trace_target(target: TraceTarget, enabled: frozenset[str], options: dict[st
         except Exception as exc:  # noqa: BLE001 - a shape the model rejects: lint without shapes
             for node in gm.graph.nodes:
                 node.meta.pop("tensor_meta", None)
-            extra.append(Diagnostic(fallback.path, fallback.span, "NN003",
-                                    f"'{target.spec}' rejects input shape {','.join(map(str, target.input_shape))}: "
-                                    f"{_one_line(exc)}; linted without shapes"))
+            # a layer that cannot take the shape: NN106 reports it there (fx attrs["shape_error"])
+            if "NN106" not in enabled or not any("nnlint_shape_error" in node.meta for node in gm.graph.nodes):
+                extra.append(Diagnostic(fallback.path, fallback.span, "NN003",
+                                        f"'{target.spec}' rejects input shape {','.join(map(str, target.input_shape))}: "
+                                        f"{_one_line(exc.__cause__ or exc)}; linted without shapes"))
     try:
         graph = fx.lower(gm, model, called, sites, name, fallback)
     except Exception as exc:  # noqa: BLE001 - a front-end bug must not stop the run

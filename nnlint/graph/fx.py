@@ -16,6 +16,7 @@ import ast
 import linecache
 import operator
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
@@ -261,8 +262,38 @@ def propagate_shapes(gm: torch.fx.GraphModule, shape: tuple[int, ...]) -> None:
     """Output shapes of every node, on the meta device (no memory, no real compute)."""
     from torch.fx.passes.shape_prop import ShapeProp
 
+    class _Prop(ShapeProp):
+        def run_node(self, n: torch.fx.Node) -> Any:
+            try:
+                return super().run_node(n)
+            except Exception as exc:
+                reason = shape_error(exc.__cause__ or exc)
+                if reason is not None:  # lowered as attrs["shape_error"] (NN106)
+                    n.meta["nnlint_shape_error"] = f"{reason} for input shape {'x'.join(map(str, shape))}"
+                raise
+
     gm = gm.to("meta")
-    ShapeProp(gm).propagate(torch.empty(*shape, device="meta"))
+    _Prop(gm).propagate(torch.empty(*shape, device="meta"))
+
+
+_SHAPE_ERRORS = (
+    (re.compile(r"Calculated padded input size per channel: \((.*?)\)\. Kernel size: \((.*?)\)\. Kernel size can't"),
+     "gets a {0} input (after padding), smaller than its {1} kernel: the output would be empty"),
+    (re.compile(r"Given input size: \((.*?)\)\. Calculated output size: \((.*?)\)\. Output size is too small"),
+     "shrinks its {0} input to {1}: the output would be empty"),
+    (re.compile(r"shape '\[(.*?)\]' is invalid for input of size (\d+)"),
+     "cannot reshape its input ({1} values for the whole batch) to [{0}]"),
+)
+
+
+def shape_error(exc: BaseException) -> str | None:
+    """Why a shape propagation failed, when it is a layer-shape mismatch (NN106); else None."""
+    text = str(exc)
+    for pattern, reason in _SHAPE_ERRORS:
+        match = pattern.search(text)
+        if match:
+            return reason.format(*(g.replace(" ", "").replace(",", ", ") for g in match.groups()))
+    return None
 
 
 # --- lowering ---------------------------------------------------------------------------------
@@ -475,6 +506,8 @@ def lower(gm: torch.fx.GraphModule, model: nn.Module, called: tuple[set[str], se
         meta = fx_node.meta.get("tensor_meta")
         if meta is not None and hasattr(meta, "shape"):
             attrs["shape"] = tuple(int(d) for d in meta.shape)
+        if "nnlint_shape_error" in fx_node.meta:
+            attrs["shape_error"] = fx_node.meta["nnlint_shape_error"]
         attrs["scope"] = _scope(fx_node)
         if fx_node.op == "call_module" and module is not None:
             attrs.update(_argument_attrs(module, sites))
