@@ -1044,3 +1044,41 @@ def test_outputs_logits_of_a_model_defined_in_another_file():
     assert [(d.path, d.line, d.column, d.code) for d in found] == [("p/train.py", 6, 8, "NN201")]
     assert lint_sources([("p/net.py", clean), ("p/train.py", train)], settings(select=NN2)) == []
     assert lint_sources([("p/train.py", train)], settings(select=NN2)) == []
+
+
+# -- NN206: a hand-written TF cross-entropy on logits ---------------------------------------
+def test_tf_hand_written_cross_entropy_on_a_layer_without_softmax():
+    code = """
+        import tensorflow as tf
+
+        x = tf.placeholder(tf.float32, [None, 784])
+        y_ = tf.placeholder(tf.float32, [None, 10])
+        W = tf.Variable(tf.zeros([784, 10]))
+        b = tf.Variable(tf.zeros([10]))
+        y = tf.matmul(x, W) + b
+        cross_entropy = tf.reduce_mean(-tf.reduce_sum(y_ * tf.log(y), reduction_indices=[1]))
+        h = tf.layers.dense(x, 10)
+        log_h = tf.math.log(tf.clip_by_value(h, 1e-10, 1.0))
+        ce2 = -tf.reduce_sum(log_h * y_, axis=1)
+    """
+    assert nn2(code) == [(9, 33, "NN206"), (12, 8, "NN206")]
+    message = lint(code, select=NN2)[0].message
+    assert "tf.reduce_sum(y_ * tf.log(y)" in message and "tf.matmul(x, W)" in message
+
+
+def test_tf_hand_written_cross_entropy_on_softmax_or_sigmoid_is_clean():
+    code = """
+        import tensorflow as tf
+
+        logits = tf.matmul(x, W) + b
+        y = tf.nn.softmax(logits)
+        ce = tf.reduce_mean(-tf.reduce_sum(y_ * tf.log(y), axis=1))
+        h = tf.layers.dense(x, 1, activation=tf.nn.sigmoid)
+        bce = -tf.reduce_mean(t * tf.log(h) + (1 - t) * tf.log(1 - h))
+        s = tf.sigmoid(tf.layers.dense(x, 1))
+        bce2 = -tf.reduce_sum(t * tf.math.log(s))
+        unknown = -tf.reduce_sum(t * tf.log(model_output))
+        mean_log = tf.reduce_mean(tf.log(logits + 1.0)) + tf.reduce_sum(tf.log(logits))
+        np_like = tf.reduce_sum(y_ * tf.exp(logits))
+    """
+    assert nn2(code) == []

@@ -191,7 +191,7 @@ class MissingSoftmaxForProbabilityLoss(_KerasCompile):
     severity = Severity.ERROR
     summary = "A Keras loss that expects probabilities (from_logits=False) gets a model without softmax/sigmoid."
 
-    requires = (("compile(", "log_loss"),)
+    requires = (("compile(", "log_loss", "reduce_sum", "reduce_mean"),)
 
     def check(self, project: Project, options: dict[str, Any]) -> Iterator[Finding]:
         for path, facts in project:

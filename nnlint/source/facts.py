@@ -18,7 +18,8 @@ names across files):
     ("fields", (("logits", value),)) an output object constructed with `logits=` (a ModelOutput,
                                  dataclass, namedtuple, dict); ("field", ("call", ...), "logits") the
                                  `.logits` / `["logits"]` of a model's output (resolved by the project pass)
-    ("tflog", value)             tf.log(value), times anything (a hand-written cross-entropy's inside)
+    ("tflog", value, times)      tf.log(value); times: multiplied by something (`y * tf.log(p)`, the inside
+                                 of a hand-written cross-entropy)
     ("loss", kind, label)        a loss callable: kind "cross_entropy", "bce_with_logits", "nll", "bce"
     ("keras", final, span, label) a Keras model whose last layer's activation is `final`
                                  ("softmax", "sigmoid", "linear", or None if unknown)
@@ -45,7 +46,8 @@ Value = tuple
 
 # A file can hold facts only if it mentions one of these (the engine's text prefilter);
 # __init__.py files always do (re-exports). Areas that add facts extend this tuple.
-FACT_MARKERS: list[str] = ["forward", "loss", "Loss", "cross_entropy", "compile(", "Sequential", "Model("]
+FACT_MARKERS: list[str] = ["forward", "loss", "Loss", "cross_entropy", "compile(", "Sequential", "Model(", "tf.log(",
+                           "math.log("]
 
 # Other areas' per-file extractors: name -> fn(SourceFile) -> picklable data, stored in FileFacts.extra.
 EXTRACTORS: dict[str, Callable[[Any], Any]] = {}
@@ -132,6 +134,12 @@ for _tf in ("tensorflow.", "tensorflow.compat.v1.", "tf."):
         _tf + "losses.log_loss": ("probabilities", "tf.losses.log_loss", 1, "predictions"),
     })
 TF_DENSE = {"tensorflow.layers.dense", "tf.layers.dense"}
+# A hand-written cross-entropy `-tf.reduce_sum(y * tf.log(p))` (NN206): its parts.
+TF_MATMUL = {"tensorflow.matmul", "tf.matmul", "tensorflow.linalg.matmul", "tf.linalg.matmul"}
+TF_LOG = {"tensorflow.log", "tf.log", "tensorflow.math.log", "tf.math.log"}
+TF_REDUCE = {"tensorflow.reduce_sum", "tf.reduce_sum", "tensorflow.math.reduce_sum", "tf.math.reduce_sum",
+             "tensorflow.reduce_mean", "tf.reduce_mean", "tensorflow.math.reduce_mean", "tf.math.reduce_mean"}
+TF_PASS = {"tensorflow.clip_by_value", "tf.clip_by_value", "tensorflow.nn.bias_add", "tf.nn.bias_add"}
 
 # Functions returning an activation of their first argument: qualified -> kind
 ACTIVATION_FUNCTIONS: dict[str, str] = {}
@@ -563,6 +571,15 @@ class Analysis:
                 else:
                     self.expr(element.value, scope)
             return ("fields", (("logits", logits),)) if logits is not None else None
+        if isinstance(node, cst.BinaryOperation):
+            left, right = self.expr(node.left, scope), self.expr(node.right, scope)
+            if isinstance(node.operator, cst.Multiply):  # `y * tf.log(p)`
+                logs = [v for v in (left, right) if v is not None and v[0] == "tflog"]
+                return ("tflog", logs[0][1], True) if len(logs) == 1 else None
+            if (isinstance(node.operator, cst.Add) and left is not None and left[:2] == ("act", "linear")
+                    and isinstance(node.left, cst.Call) and self.qualify(node.left.func, scope) in TF_MATMUL):
+                return left  # `tf.matmul(x, W) + b`
+            return None
         if isinstance(node, cst.NamedExpr):
             value = self.expr(node.value, scope)
             self._assign(node.target, value, scope)
@@ -709,8 +726,16 @@ class Analysis:
             return self._act(ACTIVATION_FUNCTIONS[qualified], call, _short(call))
         if qualified in LOG_FUNCTIONS and len(call.args) >= 1 and call.args[0].keyword is None:
             return self._log_of(call, call.args[0].value, first)
-        if qualified in PASS_FUNCTIONS:
+        if qualified in PASS_FUNCTIONS or qualified in TF_PASS:
             return first
+        if qualified in TF_MATMUL:
+            return self._act("linear", call, _short(call))
+        if qualified in TF_LOG:
+            return ("tflog", first, False) if first is not None and first[0] in ("act", "new", "call", "field") else None
+        if qualified in TF_REDUCE:
+            if first is not None and first[0] == "tflog" and first[2] and self.record:
+                self.uses.append(LossUse("probabilities", f"the cross-entropy {_short(call)}", call, first[1]))
+            return None
         if qualified in TF_DENSE:
             node = self._argument(call, 2, "activation")
             kind = "linear" if node is None or literal(node) is None and _code(node) == "None" else (
