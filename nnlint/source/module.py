@@ -627,17 +627,8 @@ class ForwardLowering(Dataflow):
         names = [p.name.value for p in params] + [p.name.value for p in func.params.kwonly_params]
         for p in params + list(func.params.kwonly_params):
             inner[p.name.value] = []
-        position = 0
-        for arg in call.args:
-            if arg.star:
-                position = len(params)
-                continue
-            if arg.keyword is not None:
-                if arg.keyword.value in names:
-                    inner[arg.keyword.value] = self.expr(arg.value, env)
-            elif position < len(params):
-                inner[params[position].name.value] = self.expr(arg.value, env)
-                position += 1
+        bound = call_arguments(call, tuple(p.name.value for p in params))
+        inner.update((name, self.expr(value, env)) for name, value in bound.items() if name in names)
         saved = self.via
         if entry is not None:
             self.via = self.via + (entry,)
