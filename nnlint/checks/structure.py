@@ -363,7 +363,7 @@ class LayerShapeMismatch(Rule):
                         related=((producer, f"{producer.label} produces {incoming[1]} {noun}"),),
                     )
             sizes[node.id] = self._produces(node, incoming)
-            if graph.origin == "fx" and isinstance(node.attrs.get("shape_error"), str) and _site_key(node) not in reported:
+            if graph.origin in ("fx", "onnx") and isinstance(node.attrs.get("shape_error"), str) and _site_key(node) not in reported:
                 reported.add(_site_key(node))  # the traced input shape fails at this layer
                 yield self.report(node, f"{node.label} {node.attrs['shape_error']}; make the layer sizes (kernel, "
                                         "stride, padding, reshape target) fit that input")

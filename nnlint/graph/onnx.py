@@ -13,7 +13,7 @@ Lowering conventions (shared with the other front ends, see graph/ops.py and gra
 - Node.attrs["source_location"] = (file, line) when the node carries the exporter's stack
   trace; the engine adds it to the message and as a related location.
 - Node.attrs["shape"] = the first output's shape when the file's value_info declares it fully
-  (exporters write these; no shape inference is run), like fx's attrs["shape"].
+  (exporters write these) or ONNX shape inference derives it, like fx's attrs["shape"].
 
 onnx is imported only when a graph is linted (load_graphs).
 """
@@ -47,11 +47,27 @@ def load_graphs(data: bytes) -> list[LayerGraph]:
         model = onnx.load(io.BytesIO(data), load_external_data=False)
     except (DecodeError, ValueError, RuntimeError, UnicodeDecodeError) as exc:
         raise GraphLoadError(f"does not decode as an ONNX model ({_first_line(exc) or type(exc).__name__})") from None
+    checkable = _without_external_data(model)
     try:
-        onnx.checker.check_model(_without_external_data(model))
+        onnx.checker.check_model(checkable)
     except (onnx.checker.ValidationError, ValueError, RuntimeError) as exc:
         raise GraphLoadError(f"fails the ONNX checker: {_first_line(exc)}") from None
+    _add_inferred_shapes(model, checkable)
     return lower_model(model)
+
+
+def _add_inferred_shapes(model: Any, checkable: Any) -> None:
+    """Give the main graph the value shapes ONNX's own shape inference derives (NN106 reads them).
+    Inference that fails adds nothing: the declared shapes stay as they are."""
+    import onnx
+
+    try:
+        inferred = onnx.shape_inference.infer_shapes(checkable, check_type=False)
+    except Exception:  # noqa: BLE001 - inference is a bonus, never a reason to lose the file
+        return
+    known = {info.name for info in model.graph.value_info}
+    model.graph.value_info.extend(
+        info for info in (*inferred.graph.value_info, *inferred.graph.output) if info.name not in known)
 
 
 def _tensors(graph: Any) -> Iterable[Any]:
@@ -416,6 +432,10 @@ class _Lowerer:
             attrs["source_location"] = where
         if scope.shapes and node.output and node.output[0] in scope.shapes:
             attrs["shape"] = scope.shapes[node.output[0]]
+            spatial = attrs["shape"][2:]
+            if kind in ("conv", "pool") and spatial and min(spatial) < 1:
+                attrs["shape_error"] = (f"shrinks its input's spatial size below 1 (output shape "
+                                        f"{'x'.join(map(str, attrs['shape']))} by ONNX shape inference)")
         lowered = graph.add(kind, label, inputs.values(), Span.point(index), **attrs)
         for value in node.output:
             if value:
