@@ -5,7 +5,9 @@ Used by the test suite and the rule-page harness (every Bad/Good example in rule
 
 from __future__ import annotations
 
+import re
 import textwrap
+from pathlib import Path
 
 from nnlint.diagnostics import Diagnostic
 from nnlint.engine import FileSettings, lint_sources
@@ -25,3 +27,17 @@ def lint(code: str, path: str = "example.py", **kwargs) -> list[Diagnostic]:
 def codes(code: str, **kwargs) -> list[tuple[int, int, str]]:
     """(line, column, code) of each diagnostic: the shape most rule tests assert."""
     return [(d.line, d.column, d.code) for d in lint(code, **kwargs)]
+
+
+_MARKER = re.compile(r"#\s*(?P<tag>\w+):\s*(?P<codes>(?:NN\d{3}[,\s]*)+)")
+
+
+def markers(path: Path, tag: str = "expect") -> set[tuple[int, str]]:
+    """(line, code) of every `# expect: NN101, NN102` comment in a fixture file: what the
+    fixture says nnlint must report there (`tag="trace"` for findings of a --trace run)."""
+    found = set()
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        for match in _MARKER.finditer(line):
+            if match.group("tag") == tag:
+                found.update((number, code) for code in re.findall(r"NN\d{3}", match.group("codes")))
+    return found

@@ -3,13 +3,13 @@ graph rules; diagnostics point at the user's own lines."""
 
 import itertools
 import json
-import re
 import subprocess
 import sys
 import textwrap
 
 import pytest
 
+from nnlint.testing import markers
 from conftest import REPO
 
 _names = itertools.count()
@@ -38,12 +38,8 @@ def model(project):
 
 # --- the fixture models ------------------------------------------------------------------------
 
-TRACE_MARKER = re.compile(r"#\s*trace:\s*(NN\d{3})")
-
-
 def trace_markers():
-    path = REPO / "fixtures" / "fx" / "models.py"
-    return {(n, m.group(1)) for n, line in enumerate(path.read_text().splitlines(), 1) if (m := TRACE_MARKER.search(line))}
+    return markers(REPO / "fixtures" / "fx" / "models.py", tag="trace")
 
 
 def test_fixture_models_report_exactly_their_trace_markers(run_cli, monkeypatch):

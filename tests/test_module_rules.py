@@ -1,13 +1,10 @@
 """NN107, NN108, NN110, NN111: rules read from nn.Module source, with every must-not-fire case."""
 
-import re
-from pathlib import Path
 
 import pytest
 
 from nnlint.testing import codes, lint
 
-REPO = Path(__file__).resolve().parent.parent
 MINE = ["NN107", "NN108", "NN110", "NN111"]
 
 
@@ -350,17 +347,3 @@ def test_nn111_message():
 def test_nn111_head_used_from_outside_the_class_counts():
     src = NN111_MODEL + "\n\ndef logits(model, x):\n    return model.head(x)\n"
     assert only("NN111", src) == [(11, 9, "NN111"), (14, 9, "NN111"), (28, 9, "NN111")]
-
-
-# --- the fixtures: every `# expect:` marker of these rules, nothing else -----------------------
-MARKER = re.compile(r"#\s*expect:\s*((?:NN\d{3}[,\s]*)+)")
-
-
-@pytest.mark.parametrize("path", sorted((REPO / "fixtures").glob("*/*.py")), ids=lambda p: f"{p.parent.name}/{p.name}")
-def test_fixture_markers(path):
-    text = path.read_text(encoding="utf-8")
-    expected = sorted((number, code) for number, line in enumerate(text.splitlines(), 1)
-                      for match in [MARKER.search(line)] if match
-                      for code in re.findall(r"NN\d{3}", match.group(1)) if code in MINE)
-    found = sorted((d.line, d.code) for d in lint(text, path=path.name, select=MINE))
-    assert found == expected

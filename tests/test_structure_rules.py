@@ -1,14 +1,11 @@
 """NN102-NN106 and NN109: graph rules on nn.Sequential and forward()-wired models, with every
 must-not-fire case of RULES.md."""
 
-import re
-from pathlib import Path
 
 import pytest
 
 from nnlint.testing import codes, lint
 
-REPO = Path(__file__).resolve().parent.parent
 MINE = ["NN102", "NN103", "NN104", "NN105", "NN106", "NN109"]
 
 
@@ -470,20 +467,6 @@ def test_nn109_threshold_is_an_option():
 def test_nn109_silent_for_ordinary_and_unknown_p():
     src = "import torch.nn as nn\ndef f(p):\n    return nn.Sequential(nn.Dropout(0.5), nn.Dropout(p), nn.Dropout(0.0))\n"
     assert only("NN109", src) == []
-
-
-# --- the fixtures: every `# expect:` marker of these rules, nothing else -----------------------
-MARKER = re.compile(r"#\s*expect:\s*((?:NN\d{3}[,\s]*)+)")
-
-
-@pytest.mark.parametrize("path", sorted((REPO / "fixtures").glob("*/*.py")), ids=lambda p: f"{p.parent.name}/{p.name}")
-def test_fixture_markers(path):
-    text = path.read_text(encoding="utf-8")
-    expected = sorted((number, code) for number, line in enumerate(text.splitlines(), 1)
-                      for match in [MARKER.search(line)] if match
-                      for code in re.findall(r"NN\d{3}", match.group(1)) if code in MINE)
-    found = sorted((d.line, d.code) for d in lint(text, path=path.name, select=MINE))
-    assert found == expected
 
 
 # --- Keras models --------------------------------------------------------------------------------
