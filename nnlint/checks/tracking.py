@@ -10,44 +10,48 @@ from nnlint.source import SourceFile
 from nnlint.source.training import training_facts
 
 
-class UnseededTraining(Rule):
+class _EntryPointRule(Rule):
+    """Reports the first training site an entry point of the file runs, unless the file does
+    what the rule asks for (the `done` question)."""
+
+    severity = Severity.INFO
+    kind = "source"
+    requires = (("backward", "fit(", "train("),)
+    message: str
+
+    def done(self, facts: Any) -> bool:
+        raise NotImplementedError
+
+    def check(self, source: SourceFile, options: dict[str, Any]) -> Iterator[Finding]:
+        facts = training_facts(source)
+        sites = [span for span, from_main in facts.training_sites() if from_main]
+        if sites and not self.done(facts):
+            yield self.report(sites[0], self.message)
+
+
+class UnseededTraining(_EntryPointRule):
     """Without a seed two runs of the same script differ, and a change cannot be told apart
     from noise."""
 
     code = "NN501"
     name = "unseeded-training"
-    severity = Severity.INFO
     summary = "A file trains a model and never seeds the random number generators."
-    kind = "source"
-    requires = (("backward", "fit(", "train("),)
+    message = ("this file trains a model without seeding the random number generators; call "
+               "torch.manual_seed(...) (or lightning.seed_everything / transformers.set_seed) first")
 
-    def check(self, source: SourceFile, options: dict[str, Any]) -> Iterator[Finding]:
-        facts = training_facts(source)
-        sites = [span for span, from_main in facts.training_sites() if from_main]
-        if sites and not facts.seeded:
-            yield self.report(sites[0], "this file trains a model without seeding the random number "
-                                           "generators; call torch.manual_seed(...) (or "
-                                           "lightning.seed_everything / transformers.set_seed) first")
+    def done(self, facts: Any) -> bool:
+        return facts.seeded
 
 
-class UntrackedExperiment(Rule):
+class UntrackedExperiment(_EntryPointRule):
     """A training run whose hyperparameters and metrics are recorded nowhere cannot be compared
     or reproduced later."""
 
     code = "NN502"
     name = "untracked-experiment"
-    severity = Severity.INFO
     summary = "A training entry point records nothing about the run."
-    kind = "source"
-    requires = (("backward", "fit(", "train("),)
+    message = ("this training entry point records nothing about the run; log hyperparameters and "
+               "metrics with an experiment tracker (TensorBoard SummaryWriter, wandb, mlflow, ...)")
 
-    def check(self, source: SourceFile, options: dict[str, Any]) -> Iterator[Finding]:
-        facts = training_facts(source)
-        if facts.tracked:
-            return
-        for span, from_main in facts.training_sites():
-            if from_main:
-                yield self.report(span, "this training entry point records nothing about the run; log "
-                                        "hyperparameters and metrics with an experiment tracker "
-                                        "(TensorBoard SummaryWriter, wandb, mlflow, ...)")
-                return
+    def done(self, facts: Any) -> bool:
+        return facts.tracked
