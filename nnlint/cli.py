@@ -82,6 +82,11 @@ def main() -> None:
               help="Build this model (a class or zero-argument function) and lint its torch.fx trace. Runs your code.")
 @click.option("--trace-config", is_flag=True, help="Trace the models of the config's `trace` list. Runs your code.")
 @click.option("--input-shape", metavar="1,3,224,224", help="Input shape for --trace: shapes on the meta device.")
+@click.option("--fix", is_flag=True, help="Apply safe fixes in place.")
+@click.option("--unsafe-fixes", is_flag=True, help="With --fix/--diff, apply unsafe fixes too (they may change behaviour).")
+@click.option("--diff", is_flag=True, help="Print the fixes as a unified diff instead of writing them (exit 1 if any).")
+@click.option("--show-fixes", is_flag=True, help="With --fix, list the fixes applied per file.")
+@click.option("--add-noqa", is_flag=True, help="Add `# noqa: CODE` to every line with a finding (adopting nnlint).")
 def check(paths: tuple[str, ...], **opts: Any) -> None:
     """Lint PATHS (files or directories; `-` reads stdin). Default: the current directory,
     unless only --trace/--trace-config is given."""
@@ -107,10 +112,15 @@ def check(paths: tuple[str, ...], **opts: Any) -> None:
             stdin_text = None
         if traces:
             result = _merged(result, run.lint_traces(traces))
+        if opts["add_noqa"]:
+            _add_noqa(result, opts)
+        fixed: list = []
+        if opts["fix"] or opts["diff"]:
+            result, fixed = _fix(run, result, list(paths), stdin_text, opts)
     except ConfigError as exc:
         click.echo(f"nnlint: error: {exc}", err=True)
         sys.exit(EXIT_ERROR)
-    _print(result, opts, stdin_text)
+    _print(result, opts, stdin_text, fixed)
     if result.internal_error:
         sys.exit(EXIT_ERROR)
     sys.exit(EXIT_FINDINGS if result.diagnostics and not opts["exit_zero"] else EXIT_CLEAN)
@@ -169,8 +179,10 @@ def _build_run(opts: dict[str, Any]) -> tuple[Run, Config]:
     return run, config
 
 
-def _print(result: RunResult, opts: dict[str, Any], stdin: bytes | None) -> None:
-    if opts["statistics"]:
+def _print(result: RunResult, opts: dict[str, Any], stdin: bytes | None, fixed: list = ()) -> None:
+    if opts["fix"] and stdin is not None:
+        pass  # the fixed source went to stdout
+    elif opts["statistics"]:
         from nnlint.report.text import format_statistics
 
         click.echo(format_statistics(result.diagnostics), nl=False)
@@ -178,18 +190,126 @@ def _print(result: RunResult, opts: dict[str, Any], stdin: bytes | None) -> None
         source_line = _SourceLines(stdin, opts["stdin_filename"] or "-").line if opts["show_source"] else None
         click.echo(formatter(opts["output_format"])(result.diagnostics, show_source=opts["show_source"],
                                                     source_line=source_line), nl=False)
+    if opts["show_fixes"] and fixed:
+        from nnlint.report.text import format_fixes
+
+        click.echo(format_fixes(fixed), nl=False)
     if not opts["quiet"]:
-        click.echo(_summary(result), err=True)
+        click.echo(_summary(result, fixed if opts["fix"] else None, opts["unsafe_fixes"]), err=True)
 
 
-def _summary(result: RunResult) -> str:
+def _summary(result: RunResult, fixed: list | None = None, unsafe: bool = False) -> str:
     files = len({d.path for d in result.diagnostics})
     checked = f"{result.files_checked} file{'s' if result.files_checked != 1 else ''} checked"
+    if fixed:
+        total = len(fixed) + len(result.diagnostics)
+        return (f"Found {total} problem{'s' if total != 1 else ''} ({len(fixed)} fixed, "
+                f"{len(result.diagnostics)} remaining) ({checked}).")
     if not result.diagnostics:
         return f"All checks passed ({checked})."
     problems = len(result.diagnostics)
-    return (f"Found {problems} problem{'s' if problems != 1 else ''} in {files} file{'s' if files != 1 else ''} "
-            f"({result.files_checked} checked).")
+    summary = (f"Found {problems} problem{'s' if problems != 1 else ''} in {files} file{'s' if files != 1 else ''} "
+               f"({result.files_checked} checked).")
+    return summary + _fixable_hint(result.diagnostics, unsafe)
+
+
+def _fixable_hint(diagnostics: list, unsafe: bool) -> str:
+    """ruff's hint: how many findings --fix would fix (only when some would: unsafe-only stays quiet)."""
+    fixable = sum(1 for d in diagnostics if d.fix is not None and (d.fix.safe or unsafe))
+    hidden = sum(1 for d in diagnostics if d.fix is not None and not d.fix.safe and not unsafe)
+    extra = (f" ({hidden} hidden fix{'es' if hidden != 1 else ''} can be enabled with the `--unsafe-fixes` option)"
+             if hidden else "")
+    return f"\n[*] {fixable} fixable with the `--fix` option{extra}." if fixable else ""
+
+
+def _fix(run: Run, result: RunResult, paths: list[str], stdin: bytes | None, opts: dict[str, Any]) -> tuple[RunResult, list]:
+    """--fix/--diff: fix each linted file that has a fix to offer (never a context file), then
+    lint again (--fix) or print the diff (--diff, exits). Returns the new result and the fixed diagnostics."""
+    import difflib
+
+    from nnlint.engine import display_path, read_file
+    from nnlint.files import Unreadable, decode_source
+    from nnlint.fixes import apply_fixes, encode_like
+
+    unsafe = opts["unsafe_fixes"]
+    stdin_name = opts["stdin_filename"] or "-"
+    linted = {display_path(p): p for p in result.linted}
+    if stdin is not None:
+        linted[stdin_name] = stdin_name
+    wanted = sorted({d.path for d in result.diagnostics if d.fix is not None and (d.fix.safe or unsafe) and d.path in linted})
+    fixed, problems, diffs, changed = [], [], [], []
+    for path in wanted:
+        source = linted[path]
+        try:
+            data = stdin if source == stdin_name and stdin is not None else read_file(source, run.settings.max_source_bytes)
+            text = decode_source(data)
+        except Unreadable:
+            continue
+        new, applied = apply_fixes(source, text, run.settings_for(source), unsafe, problems)
+        if new == text:
+            continue
+        fixed += applied
+        if opts["diff"]:
+            diffs.append("".join(difflib.unified_diff(text.splitlines(True), new.splitlines(True), path, path)))
+        elif source == stdin_name and stdin is not None:
+            stdin = encode_like(new, data)
+        else:
+            changed.append((source, encode_like(new, data)))
+    if opts["diff"]:
+        click.echo("".join(diffs), nl=False)
+        if not opts["quiet"]:
+            n = len(fixed)
+            click.echo(f"Would fix {n} problem{'s' if n != 1 else ''}." if n else "No problems would be fixed.", err=True)
+        sys.exit(EXIT_FINDINGS if diffs else EXIT_ERROR if result.internal_error else EXIT_CLEAN)
+    for source, data in changed:
+        with open(source, "wb") as handle:
+            handle.write(data)
+    if stdin is not None and "-" in paths:
+        sys.stdout.buffer.write(stdin)
+        sys.stdout.flush()
+        after = run.lint_stdin(stdin, stdin_name)
+    else:
+        after = run.lint_paths(paths) if changed else result
+    if problems:
+        after = RunResult(sorted(after.diagnostics + problems, key=lambda d: d.sort_key()), after.files_checked,
+                          True, after.linted)
+    return after, [_displayed(d) for d in fixed]
+
+
+def _displayed(d):
+    from dataclasses import replace
+
+    from nnlint.engine import display_path
+
+    return replace(d, path=display_path(d.path))
+
+
+def _add_noqa(result: RunResult, opts: dict[str, Any]) -> None:
+    """--add-noqa: write `# noqa: CODES` on every reported line of the linted files, then exit 0."""
+    from nnlint.engine import display_path, read_file
+    from nnlint.files import Unreadable, decode_source
+    from nnlint.fixes import add_noqa_lines, encode_like
+
+    linted = {display_path(p): p for p in result.linted}
+    lines: dict[str, dict[int, set[str]]] = {}
+    for d in result.diagnostics:
+        if d.path in linted and not d.code.startswith("NN0") and not d.path.endswith(".onnx"):
+            lines.setdefault(d.path, {}).setdefault(d.line, set()).add(d.code)
+    added = 0
+    for path, wanted in sorted(lines.items()):
+        try:
+            data = read_file(linted[path], 1 << 30)
+            text = decode_source(data)
+        except Unreadable:
+            continue
+        new, count = add_noqa_lines(text, wanted)
+        if new != text:
+            with open(linted[path], "wb") as handle:
+                handle.write(encode_like(new, data))
+            added += count
+    if not opts["quiet"]:
+        click.echo(f"Added {added} noqa directive{'s' if added != 1 else ''}.", err=True)
+    sys.exit(EXIT_ERROR if result.internal_error else EXIT_CLEAN)
 
 
 class _SourceLines:

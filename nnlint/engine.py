@@ -54,6 +54,9 @@ class RunResult:
     diagnostics: list[Diagnostic]
     files_checked: int
     internal_error: bool = False
+    # The files this run linted (as named or found; never a file read only for context): the
+    # only files --fix may edit.
+    linted: list[str] = field(default_factory=list)
 
 
 class _Positions:
@@ -319,7 +322,9 @@ class Run:
         problems = [d for d in found.problems if d.code in self.settings_for(d.path).enabled]
         roots = [p for p in paths if os.path.isdir(p)]
         problems += self._project([path for path, _ in jobs], results, roots)
-        return self._collect(results, problems, len(found.files))
+        result = self._collect(results, problems, len(found.files))
+        result.linted = list(found.files)
+        return result
 
     def lint_stdin(self, data: bytes, filename: str) -> RunResult:
         if self.force_exclude and _matches(filename, self.exclude, self.root):

@@ -31,3 +31,17 @@ def format_statistics(diagnostics: list[Diagnostic]) -> str:
     rows = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     width = max((len(str(n)) for _, n in rows), default=1)
     return "".join(f"{n:>{width}}\t{code}\t{rules[code].name if code in rules else ''}\n" for code, n in rows)
+
+
+def format_fixes(fixed: list[Diagnostic]) -> str:
+    """--show-fixes, as ruff prints it: per file, how many findings of each rule were fixed."""
+    rules = all_rules()
+    per_file: dict[str, Counter] = {}
+    for d in fixed:
+        per_file.setdefault(d.path, Counter())[d.code] += 1
+    n = len(fixed)
+    lines = ["", f"Fixed {n} problem{'s' if n != 1 else ''}:"]
+    for path, counts in sorted(per_file.items()):
+        lines.append(f"- {path}:")
+        lines += [f"    {count} × {code} ({rules[code].name if code in rules else ''})" for code, count in sorted(counts.items())]
+    return "".join(line + "\n" for line in lines)
