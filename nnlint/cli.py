@@ -152,7 +152,7 @@ def _trace_targets(opts: dict[str, Any], config: Config) -> list:
 
 
 def _merged(first: RunResult, second: RunResult) -> RunResult:
-    seen = {(d.path, d.code, d.span): d for d in first.diagnostics + second.diagnostics}
+    seen = {(d.path, d.cell, d.code, d.span): d for d in first.diagnostics + second.diagnostics}
     return RunResult(sorted(seen.values(), key=lambda d: d.sort_key()), first.files_checked + second.files_checked,
                      first.internal_error or second.internal_error)
 
@@ -317,21 +317,23 @@ class _SourceLines:
 
     def __init__(self, stdin: bytes | None, stdin_name: str) -> None:
         self.stdin, self.stdin_name = stdin, stdin_name
-        self.cache: dict[str, list[str] | None] = {}
+        self.cache: dict[tuple[str, int | None], list[str] | None] = {}
 
-    def line(self, path: str, number: int) -> str | None:
+    def line(self, path: str, number: int, cell: int | None = None) -> str | None:
         if path.endswith(".onnx"):
             return None  # a graph file: its "line" is a node index, there is no text to show
-        if path not in self.cache:
+        key = (path, cell)
+        if key not in self.cache:
             from nnlint.engine import read_file
             from nnlint.files import Unreadable, decode_source
+            from nnlint.notebook import cell_lines
 
             try:
                 data = self.stdin if self.stdin is not None and path == self.stdin_name else read_file(path, 1 << 30)
-                self.cache[path] = decode_source(data).splitlines()
+                self.cache[key] = cell_lines(data, cell) if cell is not None else decode_source(data).splitlines()
             except Unreadable:
-                self.cache[path] = None
-        lines = self.cache[path]
+                self.cache[key] = None
+        lines = self.cache[key]
         return lines[number - 1] if lines is not None and 0 < number <= len(lines) else None
 
 

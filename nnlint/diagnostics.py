@@ -35,6 +35,7 @@ class Related:
     path: str
     span: Span
     message: str
+    cell: int | None = None  # notebooks: the span is relative to this code cell (1-based)
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,10 @@ class Diagnostic:
     message: str
     related: tuple[Related, ...] = field(default=())
     fix: Fix | None = None
+    # Notebooks: the span is relative to code cell `cell` (1-based, as the notebook UI numbers
+    # cells); `file_line` is the line of the .ipynb file itself that holds span.line.
+    cell: int | None = None
+    file_line: int | None = None
 
     @property
     def line(self) -> int:
@@ -71,4 +76,4 @@ class Diagnostic:
         return self.span.column
 
     def sort_key(self) -> tuple:
-        return (self.path, self.span.line, self.span.column, self.code, self.message)
+        return (self.path, self.cell or 0, self.span.line, self.span.column, self.code, self.message)

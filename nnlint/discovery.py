@@ -18,7 +18,7 @@ DEFAULT_EXCLUDE = (
     ".git", ".hg", ".svn", ".venv", "venv", "env", "__pycache__", "build", "dist", ".tox",
     ".nox", ".eggs", "node_modules", "site-packages",
 )
-SOURCE_SUFFIXES = (".py", ".onnx")
+SOURCE_SUFFIXES = (".py", ".onnx", ".ipynb")
 
 
 @dataclass(frozen=True)

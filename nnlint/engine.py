@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable
 
 import libcst as cst
@@ -17,6 +17,7 @@ from nnlint.diagnostics import Diagnostic, Edit, Fix, Related, Span
 from nnlint.discovery import _matches, discover
 from nnlint.files import Unreadable, decode_source, syntax_error
 from nnlint.graph import Node
+from nnlint.notebook import NOTEBOOK_SUFFIX, in_cells, read_notebook
 from nnlint.registry import Finding, all_rules
 from nnlint.selection import ignored_codes
 from nnlint.suppress import Suppressions, parse_suppressions
@@ -47,6 +48,9 @@ class FileResult:
     # plain picklable data, a function of path + bytes only) and its noqa comments.
     facts: Any = None
     suppressions: Suppressions | None = None
+    # A notebook's cell map (nnlint.notebook.NotebookSource): project-pass findings in this file
+    # are moved into its cells too.
+    notebook: Any = None
 
 
 @dataclass
@@ -155,18 +159,51 @@ def lint_source(path: str, data: bytes, settings: FileSettings) -> FileResult:
     """The per-file step: bytes in, diagnostics out. Never raises."""
     if path.endswith(GRAPH_SUFFIXES):
         return _graph_file(path, data, settings)
-    facts: list = []
+    if path.endswith(NOTEBOOK_SUFFIX):
+        return _notebook_file(path, data, settings)
     try:
         text = decode_source(data)
         error = syntax_error(path, text)
-        if error is not None:
-            diagnostics, failed = [error], False
-        else:
-            diagnostics, failed = _source_findings(path, text, settings, facts)
     except Unreadable as exc:
-        diagnostics, failed, text = [Diagnostic(path, Span.point(), "NN002", str(exc))], False, ""
+        return _lint_text(path, "", settings, [Diagnostic(path, Span.point(), "NN002", str(exc))])
     except RecursionError:
-        diagnostics, failed, text = [Diagnostic(path, Span.point(), "NN002", "code nested too deeply to analyze")], False, ""
+        return _lint_text(path, "", settings, [Diagnostic(path, Span.point(), "NN002", "code nested too deeply to analyze")])
+    return _lint_text(path, text, settings, [error] if error is not None else None)
+
+
+def _notebook_file(path: str, data: bytes, settings: FileSettings) -> FileResult:
+    """A notebook's code cells are linted as one module, then positions move into their cells.
+    Cells that do not compile come with their NN001 and are analysed as if empty."""
+    try:
+        notebook = read_notebook(path, data)
+        if len(notebook.text.encode("utf-8")) > settings.max_source_bytes:
+            raise Unreadable(f"code cells are {len(notebook.text.encode('utf-8'))} bytes, "
+                             f"over the {settings.max_source_bytes}-byte limit (max-source-bytes)")
+    except Unreadable as exc:
+        problem = Diagnostic(path, Span.point(), "NN002", str(exc))
+        return FileResult([problem] if "NN002" in settings.enabled else [])
+    if not notebook.python:
+        return FileResult([])
+    result = _lint_text(path, notebook.text, settings, list(notebook.errors), always_analyse=True)
+    result.diagnostics = [in_cells(d, {path: notebook}) for d in result.diagnostics]
+    result.notebook = notebook
+    return result
+
+
+def _lint_text(path: str, text: str, settings: FileSettings, problems: list[Diagnostic] | None,
+               always_analyse: bool = False) -> FileResult:
+    """Rules, noqa and facts for decoded source. `problems` (NN001/NN002) stop the analysis of a
+    .py file; a notebook's broken cells are already blanked, so its other cells are analysed."""
+    facts: list = []
+    failed = False
+    diagnostics = list(problems or [])
+    if text and (not problems or always_analyse):
+        try:
+            found, failed = _source_findings(path, text, settings, facts)
+            diagnostics += found
+        except RecursionError:
+            diagnostics.append(Diagnostic(path, Span.point(), "NN002", "code nested too deeply to analyze"))
+            text = ""
     diagnostics = [d for d in diagnostics if d.code in settings.enabled]
     if diagnostics and text and not settings.disable_noqa:
         noqa = parse_suppressions(text)
@@ -200,6 +237,7 @@ def project_diagnostics(files: list[tuple[str, FileResult]], settings_for: Calla
 
     project = Project({path: result.facts for path, result in with_facts}, roots)
     noqa = {path: result.suppressions for path, result in with_facts}
+    notebooks = {path: result.notebook for path, result in files if result.notebook is not None}
     diagnostics, failed = [], False
     for rule in rules:
         try:
@@ -218,7 +256,7 @@ def project_diagnostics(files: list[tuple[str, FileResult]], settings_for: Calla
             marks = noqa.get(d.path)
             if marks is not None and not settings.disable_noqa and marks.suppresses(d.line, d.code):
                 continue
-            diagnostics.append(d)
+            diagnostics.append(in_cells(d, notebooks) if notebooks else d)
     return diagnostics, failed
 
 
@@ -270,8 +308,8 @@ def read_file(path: str, limit: int, setting: str = "max-source-bytes") -> bytes
 
 def lint_file(path: str, settings: FileSettings) -> FileResult:
     try:
-        if path.endswith(GRAPH_SUFFIXES):
-            data = read_file(path, settings.max_graph_bytes, "max-graph-bytes")
+        if path.endswith(GRAPH_SUFFIXES + (NOTEBOOK_SUFFIX,)):  # a notebook's outputs do not count:
+            data = read_file(path, settings.max_graph_bytes, "max-graph-bytes")  # its code is checked later
         else:
             data = read_file(path, settings.max_source_bytes)
     except Unreadable as exc:
@@ -363,12 +401,11 @@ class Run:
         for result in results:
             failed |= result.internal_error
             for d in result.diagnostics:
-                seen.setdefault((d.path, d.code, d.span), d)
+                seen.setdefault((d.path, d.cell, d.code, d.span), d)
         for d in extra:
-            seen.setdefault((d.path, d.code, d.span), d)
+            seen.setdefault((d.path, d.cell, d.code, d.span), d)
         diagnostics = sorted(
-            (Diagnostic(display_path(d.path), d.span, d.code, d.message,
-                        tuple(Related(display_path(r.path), r.span, r.message) for r in d.related), d.fix)
+            (replace(d, path=display_path(d.path), related=tuple(replace(r, path=display_path(r.path)) for r in d.related))
              for d in seen.values()),
             key=Diagnostic.sort_key,
         )

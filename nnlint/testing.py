@@ -5,6 +5,7 @@ Used by the test suite and the rule-page harness (every Bad/Good example in rule
 
 from __future__ import annotations
 
+import json
 import re
 import textwrap
 from pathlib import Path
@@ -35,8 +36,23 @@ _MARKER = re.compile(r"#\s*(?P<tag>\w+):\s*(?P<codes>(?:NN\d{3}[,\s]*)+)")
 def markers(path: Path, tag: str = "expect") -> set[tuple[int, str]]:
     """(line, code) of every `# expect: NN101, NN102` comment in a fixture file: what the
     fixture says nnlint must report there (`tag="trace"` for findings of a --trace run)."""
+    return _markers(path.read_text(encoding="utf-8").splitlines(), tag)
+
+
+def cell_markers(path: Path, tag: str = "expect") -> set[tuple[int | None, int, str]]:
+    """(cell, line, code) of every marker: cells of a notebook (1-based over all cells, line within
+    the cell, as nnlint reports them), cell None for a .py file."""
+    if path.suffix != ".ipynb":
+        return {(None, line, code) for line, code in markers(path, tag)}
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    return {(number, line, code)
+            for number, cell in enumerate(cells, 1) if cell.get("cell_type") == "code"
+            for line, code in _markers("".join(cell["source"]).splitlines(), tag)}
+
+
+def _markers(lines: list[str], tag: str) -> set[tuple[int, str]]:
     found = set()
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for number, line in enumerate(lines, 1):
         for match in _MARKER.finditer(line):
             if match.group("tag") == tag:
                 found.update((number, code) for code in re.findall(r"NN\d{3}", match.group("codes")))

@@ -72,10 +72,10 @@ def test_json_output_has_exactly_the_documented_fields(project, run_cli):
     project("net.py", BUGGY_SEQUENTIAL)
     (item,) = json.loads(run_cli("-q", "--output-format", "json", ".").stdout)
     assert item == {
-        "path": "net.py", "line": 3, "column": 38, "end_line": 3, "end_column": 53,
+        "path": "net.py", "cell": None, "line": 3, "column": 38, "end_line": 3, "end_column": 53,
         "code": "NN101", "name": "dropout-before-batchnorm", "severity": "W", "message": MESSAGE,
         "url": "https://github.com/nnlint/nnlint/blob/main/rules/NN101.md",
-        "related": [{"path": "net.py", "line": 3, "column": 55,
+        "related": [{"path": "net.py", "cell": None, "line": 3, "column": 55,
                      "message": "nn.BatchNorm1d(8) normalizes the dropped-out activations"}],
         "fix": None,
     }

@@ -27,6 +27,7 @@ def as_dict(d: Diagnostic) -> dict:
     rule = all_rules().get(d.code)
     return {
         "path": d.path,
+        "cell": d.cell,
         "line": d.span.line,
         "column": d.span.column,
         "end_line": d.span.end_line,
@@ -36,7 +37,8 @@ def as_dict(d: Diagnostic) -> dict:
         "severity": rule.severity.value if rule else "E",
         "message": d.message,
         "url": rule_url(d.code),
-        "related": [{"path": r.path, "line": r.span.line, "column": r.span.column, "message": r.message} for r in d.related],
+        "related": [{"path": r.path, "cell": r.cell, "line": r.span.line, "column": r.span.column, "message": r.message}
+                    for r in d.related],
         "fix": _fix(d.fix),
     }
 

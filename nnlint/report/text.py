@@ -13,15 +13,21 @@ def format_text(diagnostics: list[Diagnostic], show_source: bool = False,
                 source_line: Callable[[str, int], str | None] | None = None, **_: object) -> str:
     lines = []
     for d in diagnostics:
-        lines.append(f"{d.path}:{d.line}:{d.column}: {d.code} {d.message}")
+        lines.append(f"{location(d)}: {d.code} {d.message}")
         if show_source and source_line is not None:
-            text = source_line(d.path, d.line)
+            text = source_line(d.path, d.line, d.cell)
             if text is not None:
                 lines.append(text)
                 # keep tabs so the caret lines up under the same characters
                 pad = "".join(c if c == "\t" else " " for c in text[: d.column - 1])
                 lines.append(pad + "^")
     return "".join(line + "\n" for line in lines)
+
+
+def location(d: Diagnostic) -> str:
+    """`path:line:col`, or `path:cell N:line:col` inside a notebook (ruff's form)."""
+    cell = f"cell {d.cell}:" if d.cell is not None else ""
+    return f"{d.path}:{cell}{d.line}:{d.column}"
 
 
 def format_statistics(diagnostics: list[Diagnostic]) -> str:
