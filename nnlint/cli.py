@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -120,7 +121,7 @@ def check(paths: tuple[str, ...], **opts: Any) -> None:
     except ConfigError as exc:
         click.echo(f"nnlint: error: {exc}", err=True)
         sys.exit(EXIT_ERROR)
-    _print(result, opts, stdin_text, fixed)
+    _print(result, opts, stdin_text, fixed, config.doc_url)
     if result.internal_error:
         sys.exit(EXIT_ERROR)
     sys.exit(EXIT_FINDINGS if result.diagnostics and not opts["exit_zero"] else EXIT_CLEAN)
@@ -179,7 +180,8 @@ def _build_run(opts: dict[str, Any]) -> tuple[Run, Config]:
     return run, config
 
 
-def _print(result: RunResult, opts: dict[str, Any], stdin: bytes | None, fixed: list = ()) -> None:
+def _print(result: RunResult, opts: dict[str, Any], stdin: bytes | None, fixed: list = (),
+           doc_url: str | None = None) -> None:
     if opts["fix"] and stdin is not None:
         pass  # the fixed source went to stdout
     elif opts["statistics"]:
@@ -187,9 +189,10 @@ def _print(result: RunResult, opts: dict[str, Any], stdin: bytes | None, fixed: 
 
         click.echo(format_statistics(result.diagnostics), nl=False)
     else:
-        source_line = _SourceLines(stdin, opts["stdin_filename"] or "-").line if opts["show_source"] else None
+        source_line = _SourceLines(stdin, opts["stdin_filename"] or "-").line  # read only when a format asks
         click.echo(formatter(opts["output_format"])(result.diagnostics, show_source=opts["show_source"],
-                                                    source_line=source_line), nl=False)
+                                                    source_line=source_line, doc_url=doc_url,
+                                                    root=_repository_root()), nl=False)
     if opts["show_fixes"] and fixed:
         from nnlint.report.text import format_fixes
 
@@ -312,6 +315,13 @@ def _add_noqa(result: RunResult, opts: dict[str, Any]) -> None:
     sys.exit(EXIT_ERROR if result.internal_error else EXIT_CLEAN)
 
 
+def _repository_root() -> str:
+    """What CI reports (sarif, github, gitlab) make paths relative to: the enclosing git
+    checkout, else the current directory."""
+    cwd = Path.cwd()
+    return str(next((d for d in (cwd, *cwd.parents) if (d / ".git").exists()), cwd))
+
+
 class _SourceLines:
     """Source lines for --show-source, decoded the way the linter decoded them."""
 
@@ -325,12 +335,12 @@ class _SourceLines:
         key = (path, cell)
         if key not in self.cache:
             from nnlint.engine import read_file
-            from nnlint.files import Unreadable, decode_source
+            from nnlint.files import Unreadable, decode_source, source_lines
             from nnlint.notebook import cell_lines
 
             try:
                 data = self.stdin if self.stdin is not None and path == self.stdin_name else read_file(path, 1 << 30)
-                self.cache[key] = cell_lines(data, cell) if cell is not None else decode_source(data).splitlines()
+                self.cache[key] = cell_lines(data, cell) if cell is not None else source_lines(decode_source(data))
             except Unreadable:
                 self.cache[key] = None
         lines = self.cache[key]
@@ -338,7 +348,7 @@ class _SourceLines:
 
 
 @main.command("rules")
-@click.option("--output-format", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option("--output-format", type=click.Choice(("text", "json")), default="text", show_default=True)
 def rules_command(output_format: str) -> None:
     """List every rule: code, name, severity, default state, front ends, fixable."""
     rows = [

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,17 @@ def _positive_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
+def _doc_url(value: Any) -> bool:
+    """A template such as "https://docs.example.com/nnlint/{code}.html": {code} is the only field."""
+    if not isinstance(value, str) or "{code}" not in value or not re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", value):
+        return False
+    try:
+        value.format(code="NN101")
+    except (AttributeError, KeyError, IndexError, ValueError):
+        return False
+    return True
+
+
 def _per_file(value: Any) -> bool:
     return isinstance(value, dict) and all(_codes(v) for v in value.values())
 
@@ -52,6 +64,7 @@ SCHEMA: dict[str, tuple[Any, str]] = {
     "extend-exclude": (_codes, "a list of glob patterns"),
     "max-source-bytes": (_positive_int, "a positive integer"),
     "max-graph-bytes": (_positive_int, "a positive integer"),
+    "doc-url": (_doc_url, "a URL template containing {code}, e.g. \"https://example.com/rules/{code}.html\""),
     "trace": (lambda v: isinstance(v, list) and all(isinstance(e, (str, dict)) for e in v),
               "a list of \"pkg.module:factory\" strings or {factory = ..., input-shape = [...]} tables"),
 }
@@ -73,6 +86,7 @@ class Config:
     max_source_bytes: int = DEFAULT_MAX_SOURCE_BYTES
     max_graph_bytes: int = DEFAULT_MAX_GRAPH_BYTES
     rule_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    doc_url: str | None = None  # rule-page link template for editors and reports ({code})
     # models to trace, run ONLY by `--trace-config` (nnlint.trace.TraceTarget)
     trace: list = field(default_factory=list)
 

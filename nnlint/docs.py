@@ -25,8 +25,18 @@ def rules_dir() -> Path:
     return _PACKAGE.parent / "rules"
 
 
-def rule_url(code: str) -> str:
-    return DOCS_URL.format(code=code)
+def rule_url(code: str, doc_url: str | None = None) -> str:
+    """The rule's hosted page: the `doc-url` template when the config sets one, else the project's."""
+    return (doc_url or DOCS_URL).format(code=code)
+
+
+def rule_href(code: str, doc_url: str | None = None) -> str:
+    """Where an editor links a diagnostic: `doc-url` when set, else the page shipped inside the
+    installed package as a file:// URI (works offline), else the hosted page."""
+    if doc_url:
+        return doc_url.format(code=code)
+    path = rules_dir() / f"{code.upper()}.md"
+    return path.as_uri() if path.is_file() else rule_url(code)
 
 
 def rule_page(code: str) -> str | None:

@@ -6,6 +6,7 @@ Both return plain data: the text, or the NN001/NN002 diagnostic that says why no
 from __future__ import annotations
 
 import io
+import re
 import tokenize
 
 from nnlint.diagnostics import Diagnostic, Span
@@ -34,6 +35,15 @@ def decode_source(data: bytes) -> str:
         ) from None
     except LookupError:
         raise Unreadable(f"unknown encoding {encoding!r}") from None
+
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def source_lines(text: str) -> list[str]:
+    """The lines as CPython, libcst and LSP number them: only CR LF, CR and LF end a line
+    (str.splitlines also splits at form feeds and U+2028, which would shift every later line)."""
+    return _LINE_BREAK.split(text)
 
 
 def syntax_error(path: str, text: str) -> Diagnostic | None:

@@ -1,23 +1,46 @@
-"""Output formats: diagnostics in, text out. One module per format."""
+"""Output formats: diagnostics in, text out. One module per format.
+
+Every formatter is called as `format(diagnostics, show_source=..., source_line=..., doc_url=...)`
+and ignores what it does not need: `source_line(path, line)` gives a line's text (positions in
+other encodings, source display, fingerprints), `doc_url` is the config's rule-page template,
+`root` the repository root that CI formats (sarif, github, gitlab) make paths relative to.
+"""
 
 from __future__ import annotations
 
+import importlib
+import os
 from typing import Callable
 
 from nnlint.diagnostics import Diagnostic
 
 Formatter = Callable[..., str]
 
+# --output-format value -> (module, function); modules are imported only when chosen
+_FORMATTERS = {
+    "text": ("nnlint.report.text", "format_text"),
+    "concise": ("nnlint.report.text", "format_text"),  # ruff's name for the one-line form
+    "full": ("nnlint.report.text", "format_full"),  # ruff's name for lines with their source
+    "json": ("nnlint.report.json", "format_json"),
+    "json-lines": ("nnlint.report.json", "format_json_lines"),
+    "lsp": ("nnlint.report.lsp", "format_lsp"),
+}
+FORMATS = tuple(_FORMATTERS)
+
 
 def formatter(name: str) -> Formatter:
-    if name == "json":
-        from nnlint.report.json import format_json
-
-        return format_json
-    from nnlint.report.text import format_text
-
-    return format_text
+    module, function = _FORMATTERS.get(name, _FORMATTERS["text"])
+    return getattr(importlib.import_module(module), function)
 
 
-FORMATS = ("text", "json")
+def repo_relative(path: str, root: str | None) -> str | None:
+    """`path` relative to the repository root with `/` separators (how CI services name files),
+    or None when it lies outside the root."""
+    absolute = os.path.abspath(path)
+    base = os.path.abspath(root or os.curdir)
+    if absolute != base and not absolute.startswith(base.rstrip(os.sep) + os.sep):
+        return None
+    return os.path.relpath(absolute, base).replace(os.sep, "/")
+
+
 __all__ = ["Diagnostic", "FORMATS", "formatter"]

@@ -23,7 +23,7 @@ def _fix(fix: Fix | None) -> dict | None:
     }
 
 
-def as_dict(d: Diagnostic) -> dict:
+def as_dict(d: Diagnostic, doc_url: str | None = None) -> dict:
     rule = all_rules().get(d.code)
     return {
         "path": d.path,
@@ -36,12 +36,17 @@ def as_dict(d: Diagnostic) -> dict:
         "name": rule.name if rule else "",
         "severity": rule.severity.value if rule else "E",
         "message": d.message,
-        "url": rule_url(d.code),
+        "url": rule_url(d.code, doc_url),
         "related": [{"path": r.path, "cell": r.cell, "line": r.span.line, "column": r.span.column, "message": r.message}
                     for r in d.related],
         "fix": _fix(d.fix),
     }
 
 
-def format_json(diagnostics: list[Diagnostic], **_: object) -> str:
-    return json.dumps([as_dict(d) for d in diagnostics], indent=2, ensure_ascii=False) + "\n"
+def format_json(diagnostics: list[Diagnostic], doc_url: str | None = None, **_: object) -> str:
+    return json.dumps([as_dict(d, doc_url) for d in diagnostics], indent=2, ensure_ascii=False) + "\n"
+
+
+def format_json_lines(diagnostics: list[Diagnostic], doc_url: str | None = None, **_: object) -> str:
+    """One JSON object per line (the same fields as `json`), for streaming consumers."""
+    return "".join(json.dumps(as_dict(d, doc_url), ensure_ascii=False) + "\n" for d in diagnostics)

@@ -30,6 +30,12 @@ def location(d: Diagnostic) -> str:
     return f"{d.path}:{cell}{d.line}:{d.column}"
 
 
+def format_full(diagnostics: list[Diagnostic], source_line: Callable[..., str | None] | None = None,
+                **_: object) -> str:
+    """`--output-format full`: every finding with its source line and a caret (= --show-source)."""
+    return format_text(diagnostics, show_source=True, source_line=source_line)
+
+
 def format_statistics(diagnostics: list[Diagnostic]) -> str:
     """One line per code: count, code, name (most frequent first, like ruff)."""
     counts = Counter(d.code for d in diagnostics)
