@@ -77,7 +77,10 @@ def test_json_output_has_exactly_the_documented_fields(project, run_cli):
         "url": "https://github.com/nnlint/nnlint/blob/main/rules/NN101.md",
         "related": [{"path": "net.py", "cell": None, "line": 3, "column": 55,
                      "message": "nn.BatchNorm1d(8) normalizes the dropped-out activations"}],
-        "fix": None,
+        "fix": {"message": "Swap the dropout and the normalization (renumbers the Sequential's state_dict keys)",
+                "applicability": "unsafe",
+                "edits": [{"line": 3, "column": 38, "end_line": 3, "end_column": 53, "content": "nn.BatchNorm1d(8)"},
+                          {"line": 3, "column": 55, "end_line": 3, "end_column": 72, "content": "nn.Dropout(0.5)"}]},
     }
 
 
@@ -125,10 +128,10 @@ def test_version_help_rules_and_rule(run_cli):
     rules = run_cli("rules").stdout
     assert "NN101  dropout-before-batchnorm" in rules
     row = next(line for line in rules.splitlines() if line.startswith("NN101"))
-    assert row.split()[2:5] == ["W", "on", "S,F,O"]
+    assert row.split()[2:6] == ["W", "on", "S,F,O", "yes"]
     listed = json.loads(run_cli("rules", "--output-format", "json").stdout)
     assert {"code": "NN101", "name": "dropout-before-batchnorm", "severity": "W", "default": True,
-            "front_ends": ["source", "torch.fx", "onnx"], "fixable": False}.items() <= listed[[r["code"] for r in listed].index("NN101")].items()
+            "front_ends": ["source", "torch.fx", "onnx"], "fixable": True}.items() <= listed[[r["code"] for r in listed].index("NN101")].items()
     page = run_cli("rule", "NN101")
     assert page.exit_code == 0 and page.stdout.startswith("# NN101 dropout-before-batchnorm") and "## Why is this bad?" in page.stdout
     assert run_cli("rule", "nn101").stdout == page.stdout

@@ -6,15 +6,18 @@ from typing import Any, Iterable, Iterator
 
 import libcst as cst
 
-from nnlint.diagnostics import Severity
+from nnlint.diagnostics import Edit, Fix, Severity
 from nnlint.graph import LayerGraph, Node
-from nnlint.graph.ir import inside_same_call, seen_from
+from nnlint.graph.ir import inside_same_call, neighbours, seen_from
 from nnlint.graph.ops import (ACTIVATION, BATCHNORM, CONV, DROPOUT, IDENTITY, LINEAR, OTHER_NORM, POOL, RESHAPE,
                               TRANSPARENT)
 from nnlint.registry import Finding, Option, Rule
 from nnlint.source.literals import call_arguments, literal
 from nnlint.source.keras import KERAS_LAYERS, TF_FUNCTIONS
 from nnlint.source.torch_nn import TORCH_NN
+
+
+_EMPTY_MODULE = cst.Module(body=[])  # code_for_node: a node's source as written
 
 
 def _via(between: list) -> str:
@@ -31,6 +34,7 @@ class DropoutBeforeBatchNorm(Rule):
     severity = Severity.WARNING
     summary = "Dropout output reaches a BatchNorm with no learned layer in between."
     front_ends = "SFO"
+    fixable = True
     requires = (("ropout",), ("atchNorm", "atch_norm"))
 
     def check(self, graph: LayerGraph, options: dict[str, Any]) -> Iterator[Finding]:
@@ -48,7 +52,20 @@ class DropoutBeforeBatchNorm(Rule):
                 f"{at.label} feeds {seen_norm.label}{_via(between)}; apply dropout after the "
                 "normalization (variance shift)",
                 related=tuple(related),
+                fix=_swapped(drop, norm) if not between else None,
             )
+
+
+def _swapped(drop: Node, norm: Node) -> Fix | None:
+    """NN101's fix: swap the dropout and the norm when they are neighbours in one
+    nn.Sequential/Keras layer list. Unsafe: the layers' indices, and so the state_dict keys
+    of a Sequential, change."""
+    if not neighbours(drop, norm) or not isinstance(drop.site, cst.Call) or not isinstance(norm.site, cst.Call):
+        return None
+    code = _EMPTY_MODULE.code_for_node
+    # the two layers trade places; the list's layout (commas, line breaks, comments) stays
+    return Fix("Swap the dropout and the normalization (renumbers the Sequential's state_dict keys)",
+               (Edit(drop.site, code(norm.site)), Edit(norm.site, code(drop.site))), safe=False)
 
 
 # --- what a layer's constructor said -------------------------------------------------------
@@ -149,6 +166,7 @@ class BiasBeforeBatchNorm(Rule):
     severity = Severity.INFO
     summary = "Linear/Conv bias that the following BatchNorm cancels."
     front_ends = "SFO"
+    fixable = True
     requires = (("Linear", "Conv", "Dense"), ("atchNorm", "atch_norm"))
 
     def check(self, graph: LayerGraph, options: dict[str, Any]) -> Iterator[Finding]:
@@ -169,7 +187,32 @@ class BiasBeforeBatchNorm(Rule):
                 f"{at.label} has a bias that {seen_norm.label} cancels (it subtracts the batch mean); "
                 f"pass {_keras_name(layer, 'bias')}=False",
                 related=((seen_norm, f"{seen_norm.label} removes the bias with the batch mean"),),
+                fix=_bias_off(layer),
             )
+
+
+def _bias_off(layer: Node) -> Fix | None:
+    """NN102's fix: `bias=False` (Keras: `use_bias=False`) in the layer's constructor call.
+    Unsafe: the state_dict loses the bias keys, so old checkpoints no longer load strictly."""
+    call, bound = _constructor(layer), _bound_arguments(layer)
+    if call is None or bound is None:
+        return None
+    name = _keras_name(layer, "bias")
+    message = f"Pass {name}=False (removes the bias from the state_dict)"
+    if name in bound:
+        return Fix(message, (Edit(bound[name], "False"),), safe=False)
+    args = list(call.args)
+    added = cst.Arg(cst.Name("False"), keyword=cst.Name(name), equal=cst.AssignEqual(
+        cst.SimpleWhitespace(""), cst.SimpleWhitespace("")))
+    if args:
+        # the new argument takes the last one's place in the layout: its comma (trailing or
+        # none) moves to the new argument, the last one gets the separator its neighbours use
+        separator = args[-2].comma if len(args) > 1 and isinstance(args[-2].comma, cst.Comma) else cst.Comma(
+            whitespace_after=cst.SimpleWhitespace(" "))
+        added = added.with_changes(comma=args[-1].comma)
+        args[-1] = args[-1].with_changes(comma=separator)
+    return Fix(message, (Edit(call, _EMPTY_MODULE.code_for_node(call.with_changes(args=[*args, added]))),), safe=False)
+
 
 
 class BatchNormMomentumConvention(Rule):

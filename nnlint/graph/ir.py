@@ -76,6 +76,19 @@ class LayerGraph:
                     stack.extend((c, between + [node]) for c in reversed(self.consumers(node)))
 
 
+def mark_entry(nodes: list[Node], site: Any, container: Any, index: int) -> None:
+    """Tag the one layer an element of a layer list (nn.Sequential's arguments, a Keras list)
+    lowered to with attrs["entry"] = (id of the list, position in it)."""
+    if len(nodes) == 1 and nodes[0].site is site:
+        nodes[0].attrs["entry"] = (id(container), index)
+
+
+def neighbours(a: Node, b: Node) -> bool:
+    """`b` is the element right after `a` in the same layer list (see mark_entry)."""
+    ea, eb = a.attrs.get("entry"), b.attrs.get("entry")
+    return ea is not None and eb is not None and ea[0] == eb[0] and eb[1] == ea[1] + 1
+
+
 def inside_same_call(a: Node, b: Node) -> bool:
     """True when both nodes were inlined from the same submodule (or Sequential attribute) call:
     that submodule's own graph reports what happens between them, so a rule skips the pair here."""

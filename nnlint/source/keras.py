@@ -19,6 +19,7 @@ from typing import Any, Sequence
 import libcst as cst
 
 from nnlint.graph import LayerGraph, Node
+from nnlint.graph.ir import mark_entry
 from nnlint.source import SourceFile
 from nnlint.source.functional import Dataflow, Ref, _body
 from nnlint.source.walk import walk
@@ -340,8 +341,10 @@ class KerasLowering:
                     if added is None:
                         break
                     entries.append(added)
-            for entry in entries:
+            for position, entry in enumerate(entries):
                 tail = self.entry(graph, entry, tail)
+                if isinstance(layers, (cst.List, cst.Tuple)) and position < len(layers.elements):
+                    mark_entry(tail, entry, layers, position)
             for node in tail:
                 graph.mark_output(node)
             if graph.nodes:

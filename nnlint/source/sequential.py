@@ -12,6 +12,7 @@ from typing import Sequence
 import libcst as cst
 
 from nnlint.graph import LayerGraph, Node
+from nnlint.graph.ir import mark_entry
 from nnlint.source import SourceFile
 from nnlint.source.constants import Constants, constant_arguments
 from nnlint.source.imports import dotted_name
@@ -224,6 +225,7 @@ class SequentialLowering:
                     tail = self.lower_layer(graph, element, tail, scope)
             elif not arg.star:
                 tail = self.lower_layer(graph, arg.value, tail, scope)
+                mark_entry(tail, arg.value, call, call.args.index(arg))
         return tail
 
     def _named_entries(self, call: cst.Call) -> list[tuple[str, cst.BaseExpression]] | None:
@@ -318,3 +320,4 @@ class SequentialLowering:
 
 def sequential_graphs(source: SourceFile) -> list[LayerGraph]:
     return SequentialLowering(source).graphs()
+

@@ -1,0 +1,159 @@
+"""Each rule's fix on real-looking code: the exact text it produces, a second run that changes
+nothing, and the cases where no fix may be offered."""
+
+import textwrap
+
+from nnlint.fixes import apply_fixes
+from nnlint.testing import lint, settings
+
+
+def fix(code, rule, unsafe=True):
+    """(fixed text, codes of the applied fixes) with only `rule` selected; checks that a
+    second run changes nothing."""
+    text = textwrap.dedent(code)
+    chosen = settings(select=[rule])
+    new, applied = apply_fixes("model.py", text, chosen, unsafe)
+    assert apply_fixes("model.py", new, chosen, unsafe) == (new, []), "a second --fix run must change nothing"
+    return new, [d.code for d in applied]
+
+
+def offered(code, rule):
+    """The fixes offered for `rule`'s findings: None where a finding has no fix."""
+    return [d.fix for d in lint(code, select=[rule])]
+
+
+def unsafe_only(code, rule):
+    text = textwrap.dedent(code)
+    assert apply_fixes("model.py", text, settings(select=[rule])) == (text, []), "an unsafe fix needs --unsafe-fixes"
+
+
+# -- NN101: swap Dropout and BatchNorm inside one list ------------------------------------
+NN101_SEQUENTIAL = """\
+import torch.nn as nn
+
+classifier = nn.Sequential(
+    nn.Linear(512, 256),
+    nn.Dropout(p=0.5),  # regularize the head
+    nn.BatchNorm1d(256),
+    nn.ReLU(inplace=True),
+    nn.Linear(256, 10),
+)
+"""
+
+
+def test_nn101_swaps_neighbours_in_a_sequential():
+    assert fix(NN101_SEQUENTIAL, "NN101") == (NN101_SEQUENTIAL.replace(
+        "    nn.Dropout(p=0.5),  # regularize the head\n    nn.BatchNorm1d(256),\n",
+        "    nn.BatchNorm1d(256),  # regularize the head\n    nn.Dropout(p=0.5),\n"), ["NN101"])
+    unsafe_only(NN101_SEQUENTIAL, "NN101")
+
+
+def test_nn101_swaps_neighbours_in_a_keras_list():
+    code = """\
+    from tensorflow import keras
+    from tensorflow.keras import layers
+
+    model = keras.Sequential([layers.Dense(128, activation="relu"), layers.Dropout(0.3), layers.BatchNormalization(),
+                              layers.Dense(10)])
+    """
+    assert fix(code, "NN101")[0] == textwrap.dedent(code).replace(
+        "layers.Dropout(0.3), layers.BatchNormalization()", "layers.BatchNormalization(), layers.Dropout(0.3)")
+
+
+def test_nn101_offers_no_fix_unless_the_two_are_neighbours_in_one_list():
+    through_relu = "import torch.nn as nn\nnet = nn.Sequential(nn.Linear(8, 8), nn.Dropout(0.5), nn.ReLU(), nn.BatchNorm1d(8))\n"
+    nested = "import torch.nn as nn\nnet = nn.Sequential(nn.Dropout(0.5), nn.Sequential(nn.BatchNorm1d(8), nn.ReLU()))\n"
+    unpacked = "import torch.nn as nn\nnet = nn.Sequential(nn.Dropout(0.5), *[nn.BatchNorm1d(8)])\n"
+    named = textwrap.dedent("""\
+        from collections import OrderedDict
+        import torch.nn as nn
+        net = nn.Sequential(OrderedDict([("drop", nn.Dropout(0.5)), ("bn", nn.BatchNorm1d(8))]))
+        """)
+    in_forward = textwrap.dedent("""\
+        import torch.nn as nn
+
+        class Block(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.drop = nn.Dropout(0.5)
+                self.bn = nn.BatchNorm1d(8)
+
+            def forward(self, x):
+                return self.bn(self.drop(x))
+        """)
+    keras_add = textwrap.dedent("""\
+        from tensorflow import keras
+        model = keras.Sequential()
+        model.add(keras.layers.Dropout(0.3))
+        model.add(keras.layers.BatchNormalization())
+        """)
+    for code in (through_relu, nested, unpacked, named, in_forward, keras_add):
+        assert offered(code, "NN101") == [None], code
+
+
+# -- NN102: bias=False ----------------------------------------------------------------------
+def test_nn102_adds_bias_false_where_the_call_omits_it_keeping_the_layout():
+    code = """\
+    import torch.nn as nn
+
+    stem = nn.Sequential(
+        nn.Conv2d(3, 64, kernel_size=3, padding=1),  # stride-1 stem
+        nn.BatchNorm2d(64),
+        nn.ReLU(inplace=True),
+    )
+    deep = nn.Sequential(
+        nn.Conv2d(
+            64,
+            128,
+            kernel_size=3,
+        ),
+        nn.BatchNorm2d(128),
+    )
+    """
+    assert fix(code, "NN102") == (textwrap.dedent(code).replace(
+        "padding=1)", "padding=1, bias=False)").replace("        kernel_size=3,\n", "        kernel_size=3,\n        bias=False,\n"),
+        ["NN102", "NN102"])
+    unsafe_only(code, "NN102")
+
+
+def test_nn102_turns_an_explicit_true_into_false_and_fixes_the_constructor_in_init():
+    code = """\
+    import torch.nn as nn
+
+    head = nn.Sequential(nn.Linear(256, 128, True), nn.BatchNorm1d(128))
+    proj = nn.Sequential(nn.Linear(256, 128, bias=True), nn.BatchNorm1d(128))
+
+
+    class ConvBN(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 16, 3)
+            self.bn = nn.BatchNorm2d(16)
+
+        def forward(self, x):
+            return self.bn(self.conv(x))
+    """
+    new, codes = fix(code, "NN102")
+    assert new == textwrap.dedent(code).replace("128, True)", "128, False)").replace("bias=True", "bias=False").replace(
+        "nn.Conv2d(3, 16, 3)", "nn.Conv2d(3, 16, 3, bias=False)")
+    assert len(codes) == 3
+
+
+def test_nn102_keras_dense_gets_use_bias_false():
+    code = """\
+    from tensorflow import keras
+    model = keras.Sequential([keras.layers.Dense(64), keras.layers.BatchNormalization(), keras.layers.Dense(10)])
+    """
+    assert fix(code, "NN102")[0] == textwrap.dedent(code).replace("Dense(64)", "Dense(64, use_bias=False)")
+
+
+def test_every_rule_page_states_whether_its_rule_has_a_fix():
+    from nnlint.docs import rule_page
+    from nnlint.registry import all_rules
+
+    for code, rule in all_rules().items():
+        header = (rule_page(code) or "").split("\n\n")[1] if not code.startswith("NN0") else ""
+        if rule.fixable:
+            assert "· Fix: safe" in header or "· Fix: unsafe" in header, code
+        elif header:
+            assert "· Fix: none" in header, code
