@@ -78,7 +78,11 @@ def test_lsp_maps_document_uris_to_diagnostics_with_utf16_columns(project, run_c
             "range": _range(4, 70, 85), "severity": 2, "code": "NN101", "source": "nnlint", "message": NN101,
             "relatedInformation": [{"location": {"uri": uri, "range": _range(4, 87, 104)},
                                     "message": "nn.BatchNorm1d(8) normalizes the dropped-out activations"}],
-            "data": {"name": "dropout-before-batchnorm", "fix": None},
+            "data": {"name": "dropout-before-batchnorm", "fix": {
+                "message": "Swap the dropout and the normalization (renumbers the Sequential's state_dict keys)",
+                "applicability": "unsafe",
+                "edits": [{"range": _range(4, 70, 85), "newText": "nn.BatchNorm1d(8)"},
+                          {"range": _range(4, 87, 104), "newText": "nn.Dropout(0.5)"}]}},
         },
         {
             "range": _range(11, 8, 17), "severity": 2, "code": "NN111", "source": "nnlint", "message": NN111,
