@@ -155,3 +155,151 @@ def test_json_lines_is_one_json_object_per_finding(project, run_cli):
     lines = run_cli("-q", "--output-format", "json-lines", ".").lines
     assert [json.loads(line) for line in lines] == json.loads(run_cli("-q", "--output-format", "json", ".").stdout)
     assert [json.loads(line)["code"] for line in lines] == ["NN101", "NN111", "NN201", "NN208"]
+
+
+def _sarif(run_cli, *args):
+    result = run_cli("-q", "--output-format", "sarif", *args)
+    return result.exit_code, json.loads(result.stdout)
+
+
+def test_sarif_is_valid_against_the_official_schema_and_reads_as_github_expects(project, run_cli):
+    import jsonschema
+
+    from nnlint.docs import rule_page
+
+    project("src/pets.py", PETS)
+    code, log = _sarif(run_cli, ".")
+    assert code == 1
+    schema = json.loads((Path(__file__).parent / "sarif" / "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
+    jsonschema.Draft4Validator(schema).validate(log)
+    assert (log["$schema"], log["version"], len(log["runs"])) == (schema["id"], "2.1.0", 1)
+    run = log["runs"][0]
+    driver = run["tool"]["driver"]
+    assert (driver["name"], driver["informationUri"]) == ("nnlint", "https://github.com/nnlint/nnlint")
+    assert driver["version"] == __import__("nnlint").__version__
+    assert run["columnKind"] == "unicodeCodePoints"
+    assert run["originalUriBaseIds"] == {"%SRCROOT%": {"uri": project.root.resolve().as_uri() + "/"}}
+    rules = driver["rules"]
+    assert [(r["id"], r["name"], r["defaultConfiguration"]["level"]) for r in rules] == [
+        ("NN101", "dropout-before-batchnorm", "warning"), ("NN111", "unused-submodule", "warning"),
+        ("NN201", "softmax-into-cross-entropy", "error"), ("NN208", "log-of-softmax", "warning")]
+    nn201 = rules[2]
+    assert nn201["shortDescription"]["text"].startswith("A softmax output reaches a loss that expects logits")
+    assert nn201["fullDescription"]["text"].startswith("Reports a loss that expects logits")
+    assert nn201["help"]["markdown"] == rule_page("NN201")
+    assert nn201["helpUri"] == "https://github.com/nnlint/nnlint/blob/main/rules/NN201.md"
+
+    def where(line, column, end_line, end_column):
+        return {"artifactLocation": {"uri": "src/pets.py", "uriBaseId": "%SRCROOT%"},
+                "region": {"startLine": line, "startColumn": column, "endLine": end_line, "endColumn": end_column}}
+
+    assert run["results"] == [
+        {"ruleId": "NN101", "ruleIndex": 0, "level": "warning", "message": {"text": NN101},
+         "locations": [{"physicalLocation": where(5, 69, 5, 84)}],  # code points: the emoji count one each
+         "relatedLocations": [{"id": 1, "physicalLocation": where(5, 86, 5, 103),
+                               "message": {"text": "nn.BatchNorm1d(8) normalizes the dropped-out activations"}}]},
+        {"ruleId": "NN111", "ruleIndex": 1, "level": "warning", "message": {"text": NN111},
+         "locations": [{"physicalLocation": where(12, 9, 12, 18)}]},
+        {"ruleId": "NN201", "ruleIndex": 2, "level": "error", "message": {"text": NN201},
+         "locations": [{"physicalLocation": where(24, 16, 24, 38)}],
+         "relatedLocations": [{"id": 1, "physicalLocation": where(15, 16, 15, 44), "message": {
+             "text": "F.softmax(self.fc(x), dim=1) returned by PetClassifier.forward is a softmax output"}}]},
+        {"ruleId": "NN208", "ruleIndex": 3, "level": "warning", "message": {"text": NN208},
+         "locations": [{"physicalLocation": where(30, 25, 30, 60)}]},
+    ]
+
+
+def test_sarif_paths_are_relative_to_the_git_checkout_not_the_current_directory(project, run_cli, monkeypatch):
+    project(".git/HEAD", "ref: refs/heads/main\n")
+    project("pyproject.toml", '[tool.nnlint]\ndoc-url = "https://docs.example.com/{code}"\n')
+    project("src/models/pets.py", PETS)
+    monkeypatch.chdir(project.root / "src")
+    code, log = _sarif(run_cli, "models")
+    locations = [r["locations"][0]["physicalLocation"]["artifactLocation"] for r in log["runs"][0]["results"]]
+    assert locations == [{"uri": "src/models/pets.py", "uriBaseId": "%SRCROOT%"}] * 4
+    assert log["runs"][0]["tool"]["driver"]["rules"][0]["helpUri"] == "https://docs.example.com/NN101"
+
+
+def test_sarif_of_a_clean_run_is_an_empty_run(project, run_cli):
+    project("ok.py", "import torch.nn as nn\nnet = nn.Sequential(nn.Linear(2, 2))\n")
+    code, log = _sarif(run_cli, ".")
+    assert (code, log["runs"][0]["results"], log["runs"][0]["tool"]["driver"]["rules"]) == (0, [], [])
+
+
+def test_github_annotations_with_the_actions_toolkit_escaping(project, run_cli):
+    project("runs,v2:final/pets.py", PETS)
+    assert run_cli("-q", "--output-format", "github", ".").lines == [
+        f"::warning file=runs%2Cv2%3Afinal/pets.py,line=5,col=69,endLine=5,endColumn=84,title=nnlint (NN101)::{NN101}",
+        f"::warning file=runs%2Cv2%3Afinal/pets.py,line=12,col=9,endLine=12,endColumn=18,title=nnlint (NN111)::{NN111}",
+        f"::error file=runs%2Cv2%3Afinal/pets.py,line=24,col=16,endLine=24,endColumn=38,title=nnlint (NN201)::{NN201}",
+        f"::warning file=runs%2Cv2%3Afinal/pets.py,line=30,col=25,endLine=30,endColumn=60,title=nnlint (NN208)::{NN208}",
+    ]
+
+
+def test_github_escapes_percent_and_line_breaks_in_messages_and_notice_for_information():
+    from nnlint.report.github import format_github
+
+    d = Diagnostic("a,b.py", Span(3, 1, 3, 9), "NN310", "lr stays at 100% of 1e-3\r\nfor 90 epochs: add a schedule")
+    assert format_github([d]) == (
+        "::notice file=a%2Cb.py,line=3,col=1,endLine=3,endColumn=9,title=nnlint (NN310)"
+        "::lr stays at 100%25 of 1e-3%0D%0Afor 90 epochs: add a schedule\n")
+
+
+def _gitlab(run_cli):
+    return json.loads(run_cli("-q", "--output-format", "gitlab", ".").stdout)
+
+
+def test_gitlab_code_quality_report(project, run_cli):
+    project("pets.py", PETS)
+    issues = _gitlab(run_cli)
+    for issue in issues:
+        assert len(issue.pop("fingerprint")) == 64
+    assert issues == [
+        {"description": NN101, "check_name": "NN101", "severity": "minor",
+         "location": {"path": "pets.py", "lines": {"begin": 5, "end": 5}}},
+        {"description": NN111, "check_name": "NN111", "severity": "minor",
+         "location": {"path": "pets.py", "lines": {"begin": 12, "end": 12}}},
+        {"description": NN201, "check_name": "NN201", "severity": "major",
+         "location": {"path": "pets.py", "lines": {"begin": 24, "end": 24}}},
+        {"description": NN208, "check_name": "NN208", "severity": "minor",
+         "location": {"path": "pets.py", "lines": {"begin": 30, "end": 30}}},
+    ]
+
+
+def test_gitlab_fingerprints_survive_runs_and_line_moves_but_tell_findings_apart(project, run_cli):
+    project("pets.py", PETS)
+    before = _gitlab(run_cli)
+    assert _gitlab(run_cli) == before
+    # a docstring and an import inserted above: every finding moves down 3 lines, keeps its fingerprint
+    project("pets.py", '"""Pet classifier."""\n\nimport os\n' + PETS)
+    after = _gitlab(run_cli)
+    assert [i["location"]["lines"]["begin"] for i in after] == [8, 15, 27, 33]
+    assert [i["fingerprint"] for i in after] == [i["fingerprint"] for i in before]
+    assert len({i["fingerprint"] for i in after}) == 4
+    # the same mistake twice in one file: two findings, two fingerprints
+    block = "    return nn.Sequential(nn.Linear(8, 8), nn.Dropout(0.5), nn.BatchNorm1d(8))\n"
+    project("pets.py", f"import torch.nn as nn\n\n\ndef cat_head():\n{block}\n\ndef dog_head():\n{block}")
+    issues = _gitlab(run_cli)
+    assert [(i["check_name"], i["location"]["lines"]["begin"]) for i in issues] == [("NN101", 5), ("NN101", 9)]
+    assert issues[0]["fingerprint"] != issues[1]["fingerprint"]
+
+
+def test_ci_formats_place_a_notebook_finding_on_its_line_of_the_ipynb_file(project, run_cli):
+    import jsonschema
+
+    cells = [{"cell_type": "markdown", "metadata": {}, "source": ["# Pets 🐱\n"]},
+             {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
+              "source": ["import torch.nn as nn\n", "\n",
+                         "head = nn.Sequential(nn.Linear(8, 8), nn.Dropout(0.5), nn.BatchNorm1d(8))\n"]}]
+    project("pets.ipynb", json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}, indent=1))
+    # line 18 of the .ipynb file holds the cell's third line
+    assert run_cli("-q", "--output-format", "github", ".").lines == [
+        f"::warning file=pets.ipynb,line=18,title=nnlint (NN101)::cell 2, line 3: {NN101}"]
+    assert [i["location"] for i in _gitlab(run_cli)] == [{"path": "pets.ipynb", "lines": {"begin": 18}}]
+    _, log = _sarif(run_cli, ".")
+    schema = json.loads((Path(__file__).parent / "sarif" / "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
+    jsonschema.Draft4Validator(schema).validate(log)
+    result = log["runs"][0]["results"][0]
+    assert result["locations"][0]["physicalLocation"]["region"] == {"startLine": 18, "startColumn": 1}
+    assert result["properties"] == {"cell": 2, "cellLine": 3, "cellColumn": 39}
+    assert result["message"]["text"] == f"cell 2, line 3: {NN101}"

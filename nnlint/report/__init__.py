@@ -1,6 +1,6 @@
 """Output formats: diagnostics in, text out. One module per format.
 
-Every formatter is called as `format(diagnostics, show_source=..., source_line=..., doc_url=...)`
+Every formatter is called as `format(diagnostics, show_source=..., source_line=..., doc_url=..., root=...)`
 and ignores what it does not need: `source_line(path, line)` gives a line's text (positions in
 other encodings, source display, fingerprints), `doc_url` is the config's rule-page template,
 `root` the repository root that CI formats (sarif, github, gitlab) make paths relative to.
@@ -12,7 +12,7 @@ import importlib
 import os
 from typing import Callable
 
-from nnlint.diagnostics import Diagnostic
+from nnlint.diagnostics import Diagnostic, Severity
 
 Formatter = Callable[..., str]
 
@@ -24,6 +24,9 @@ _FORMATTERS = {
     "json": ("nnlint.report.json", "format_json"),
     "json-lines": ("nnlint.report.json", "format_json_lines"),
     "lsp": ("nnlint.report.lsp", "format_lsp"),
+    "sarif": ("nnlint.report.sarif", "format_sarif"),
+    "github": ("nnlint.report.github", "format_github"),
+    "gitlab": ("nnlint.report.gitlab", "format_gitlab"),
 }
 FORMATS = tuple(_FORMATTERS)
 
@@ -31,6 +34,14 @@ FORMATS = tuple(_FORMATTERS)
 def formatter(name: str) -> Formatter:
     module, function = _FORMATTERS.get(name, _FORMATTERS["text"])
     return getattr(importlib.import_module(module), function)
+
+
+def severity(code: str) -> Severity:
+    """The rule's severity (an unknown code counts as an error)."""
+    from nnlint.registry import get_rule
+
+    rule = get_rule(code)
+    return rule.severity if rule else Severity.ERROR
 
 
 def repo_relative(path: str, root: str | None) -> str | None:

@@ -17,6 +17,7 @@ from typing import Callable, Optional
 from nnlint.diagnostics import Diagnostic, Fix, Severity, Span
 from nnlint.docs import rule_href
 from nnlint.registry import all_rules
+from nnlint.report import severity
 
 # (path, 1-based line, notebook cell or None) -> that line's text without its line break, or
 # None when there is no text (an ONNX node): the `source_line` every report receives
@@ -73,7 +74,7 @@ def lsp_diagnostic(d: Diagnostic, line_text_of: LineText, encoding: str = "utf-1
     rule = all_rules().get(d.code)
     out: dict = {
         "range": lsp_range(d.path, d.span, line_text_of, encoding, d.cell),
-        "severity": SEVERITY[rule.severity if rule else Severity.ERROR],
+        "severity": SEVERITY[severity(d.code)],
         "code": d.code,
         "codeDescription": {"href": rule_href(d.code, doc_url)},
         "source": "nnlint",
