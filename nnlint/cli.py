@@ -379,3 +379,17 @@ def rule_command(code: str) -> None:
         sys.exit(EXIT_ERROR)
     page = rule_page(rule.code)
     click.echo(page if page is not None else f"{rule.code} ({rule.name})\n\n{rule.summary}\n", nl=page is None)
+
+
+@main.command("lsp")
+def lsp_command() -> None:
+    """Run the language server on stdio (for editors; needs `pip install 'nnlint[lsp]'`)."""
+    try:
+        from nnlint.lsp import serve
+    except ImportError as exc:
+        if (exc.name or "").split(".")[0] not in ("pygls", "lsprotocol", "cattrs", "attrs"):
+            raise
+        click.echo(f"nnlint: error: the language server needs pygls 2 and lsprotocol ({exc.name} is missing): "
+                   "install nnlint[lsp] (pip install 'nnlint[lsp]')", err=True)
+        sys.exit(EXIT_ERROR)
+    serve()

@@ -1,0 +1,436 @@
+"""`nnlint lsp`: a Language Server over stdio (pygls 2), a thin adapter over the engine.
+
+No rule logic here. nnlint.workspace keeps every workspace file's facts current and answers
+"what are this file's diagnostics" exactly as `nnlint` linting the workspace would; this module
+speaks LSP: documents in, diagnostics and code actions out, positions in the negotiated encoding.
+
+Diagnostics are pulled (`textDocument/diagnostic`) when the client supports pull diagnostics and
+`workspace/diagnostic/refresh` (nnlint's findings cross files: a client that cannot be told to
+re-pull would keep a dependant's diagnostics stale); otherwise they are pushed after a debounce.
+Never both: diagnosticProvider is only advertised in pull mode.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Callable
+from urllib.parse import unquote, urlparse
+
+from lsprotocol import types
+from lsprotocol.converters import get_converter
+from pygls.lsp.server import LanguageServer
+
+from nnlint import __version__
+from nnlint.diagnostics import Diagnostic
+from nnlint.files import Unreadable, decode_source
+from nnlint.workspace import Workspace
+
+DEBOUNCE_SECONDS = 0.25
+FIX_ALL_KIND = "source.fixAll.nnlint"
+_converter = get_converter()
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+
+# -- LSP data (switches to nnlint.report.lsp once it lands) ----------------------------------
+def _lines(text: str) -> list[str]:
+    """Lines as CPython and LSP number them (only CR LF, CR, LF end a line), without the break."""
+    return re.split(r"\r\n|\r|\n", text)
+
+
+def _character(text: str | None, column: int, encoding: str) -> int:
+    index = max(column - 1, 0)
+    if text is None or encoding == "utf-32":
+        return index
+    head, beyond = text[:index], max(index - len(text), 0)
+    if encoding == "utf-8":
+        return len(head.encode("utf-8", "surrogatepass")) + beyond
+    return len(head.encode("utf-16-le", "surrogatepass")) // 2 + beyond
+
+
+def _range(path: str, span: Any, line_text: Callable[[str, int], str | None], encoding: str) -> dict:
+    start = line_text(path, span.line)
+    end = start if span.end_line == span.line else line_text(path, span.end_line)
+    return {"start": {"line": max(span.line - 1, 0), "character": _character(start, span.column, encoding)},
+            "end": {"line": max(span.end_line - 1, 0), "character": _character(end, span.end_column, encoding)}}
+
+
+def lsp_diagnostic(d: Diagnostic, line_text: Callable[[str, int], str | None], encoding: str = "utf-16",
+                   doc_url: str | None = None, uri_of: Callable[[str], str] = lambda p: Path(p).as_uri()) -> dict:
+    from nnlint.docs import rule_url
+    from nnlint.registry import all_rules
+
+    rule = all_rules().get(d.code)
+    severity = {"E": 1, "W": 2, "I": 3}[rule.severity.value if rule else "E"]
+    out: dict = {"range": _range(d.path, d.span, line_text, encoding), "severity": severity, "code": d.code,
+                 "codeDescription": {"href": (doc_url or "").format(code=d.code) or rule_url(d.code)},
+                 "source": "nnlint", "message": d.message}
+    if d.related:
+        out["relatedInformation"] = [{"location": {"uri": uri_of(r.path), "range": _range(r.path, r.span, line_text, encoding)},
+                                      "message": r.message} for r in d.related]
+    if d.code == "NN111":
+        out["tags"] = [1]
+    fix = d.fix and {"message": d.fix.message, "applicability": "safe" if d.fix.safe else "unsafe",
+                     "edits": [{"range": _range(d.path, e.span, line_text, encoding), "newText": e.content}
+                               for e in d.fix.edits]}
+    out["data"] = {"name": rule.name if rule else "", "fix": fix}
+    return out
+
+
+# -- documents ----------------------------------------------------------------------------------
+def uri_path(uri: str) -> str | None:
+    """The local path of a file:// URI; None for any other scheme (untitled:, git:, ...)."""
+    parsed = urlparse(uri)
+    if parsed.scheme != "file":
+        return None
+    return os.path.abspath(unquote(parsed.path))
+
+
+def _buffer_bytes(text: str) -> bytes:
+    return text.encode("utf-8", "surrogatepass")
+
+
+def _line_edit(old: str, new: str, encoding: str) -> types.TextEdit | None:
+    """The smallest run of whole lines that turns `old` into `new`, as one TextEdit."""
+    a, b = _LINE.findall(old), _LINE.findall(new)
+    if a == b:
+        return None
+    head = 0
+    while head < min(len(a), len(b)) and a[head] == b[head]:
+        head += 1
+    tail = 0
+    while tail < min(len(a), len(b)) - head and a[-1 - tail] == b[-1 - tail]:
+        tail += 1
+    end_line = len(a) - tail
+    if end_line == len(a) and a and not a[-1].endswith(("\n", "\r")):
+        end = types.Position(len(a) - 1, _character(a[-1], len(a[-1]) + 1, encoding))
+    else:
+        end = types.Position(end_line, 0)
+    return types.TextEdit(types.Range(types.Position(head, 0), end), "".join(b[head: len(b) - tail]))
+
+
+class NNLintServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__("nnlint", __version__)
+        self.index: Workspace | None = None
+        self.pull = False  # textDocument/diagnostic (else publishDiagnostics)
+        self.open: dict[str, str] = {}  # path -> the client's URI for it
+        self.reported: dict[str, list[dict]] = {}  # URI -> the LSP diagnostics last sent or returned
+        self.latest: dict[str, list[tuple[Diagnostic, dict]]] = {}  # URI -> last lint: (nnlint's, LSP's) (code actions)
+        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nnlint-lint")
+        self.stopping = threading.Event()
+        self._pending: asyncio.Task | None = None
+        self._indexing: threading.Thread | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    # -- helpers --------------------------------------------------------------------------------
+    @property
+    def encoding(self) -> str:
+        value = self.workspace.position_encoding or "utf-16"
+        return str(getattr(value, "value", value))
+
+    def message(self, text: str, kind: types.MessageType = types.MessageType.Error) -> None:
+        self.window_show_message(types.ShowMessageParams(type=kind, message=f"nnlint: {text}"))
+
+    def snapshot(self) -> dict[str, tuple[str, str, int | None]]:
+        """Every open document: path -> (URI, text, version), read on the event loop."""
+        out = {}
+        for path, uri in self.open.items():
+            doc = self.workspace.text_documents.get(unquote(uri)) or self.workspace.text_documents.get(uri)
+            if doc is not None:
+                out[path] = (uri, doc.source, doc.version)
+        return out
+
+    # -- the lint step (worker thread) ----------------------------------------------------------
+    def compute(self, docs: dict[str, tuple[str, str, int | None]]) -> tuple[dict[str, list[Diagnostic]], str | None, bool]:
+        """Update the open buffers' facts and lint every open document: {path: diagnostics}, a
+        config error to show (or None), and whether the settings changed (re-index)."""
+        index = self.index
+        error, changed = None, False
+        if index.config_changed():
+            generation = index.generation
+            error = index.load_config()
+            changed = index.generation != generation
+        for path, (_, text, _) in docs.items():
+            index.set_buffer(path, text)
+        return index.diagnostics(list(docs)), error, changed
+
+    def to_lsp(self, path: str, found: list[Diagnostic], docs: dict) -> list[dict]:
+        texts: dict[str, list[str] | None] = {p: _lines(text) for p, (_, text, _) in docs.items()}
+
+        def line_text(file: str, line: int) -> str | None:
+            if file not in texts:
+                texts[file] = _disk_lines(file)
+            lines = texts[file]
+            return lines[line - 1] if lines is not None and 0 < line <= len(lines) else None
+
+        def uri_of(file: str) -> str:
+            return self.open.get(file) or Path(file).as_uri()
+
+        return [lsp_diagnostic(d, line_text, self.encoding, self.index.doc_url, uri_of) for d in found]
+
+    async def lint_open(self) -> dict[str, list[dict]]:
+        """Lint every open document in the worker; returns {URI: LSP diagnostics} of the documents
+        whose text is still the one linted (a newer edit makes a result stale: it is dropped)."""
+        docs = self.snapshot()
+        if not docs:
+            return {}
+        loop = asyncio.get_running_loop()
+        found, error, changed = await loop.run_in_executor(self.worker, self.compute, docs)
+        if error:
+            self.message(f"configuration not applied: {error}")
+        if changed:
+            self.start_indexing()
+        now = self.snapshot()
+        out = {}
+        for path, (uri, text, version) in docs.items():
+            if path in now and now[path][1] == text:
+                out[uri] = self.to_lsp(path, found.get(path, []), docs)
+                self.latest[uri] = list(zip(found.get(path, []), out[uri]))
+        return out
+
+    # -- push mode -------------------------------------------------------------------------------
+    def schedule(self, delay: float = DEBOUNCE_SECONDS) -> None:
+        """(Re)start the debounce: only the last edit in a burst is linted."""
+        if self._pending is not None and not self._pending.done():
+            self._pending.cancel()
+        self._pending = asyncio.ensure_future(self._publish_after(delay))
+
+    async def _publish_after(self, delay: float) -> None:
+        await asyncio.sleep(delay)
+        results = await self.lint_open()
+        if self.pull:
+            changed = [uri for uri, items in results.items() if uri in self.reported and self.reported[uri] != items]
+            if changed:
+                self.workspace_diagnostic_refresh(None)
+            return
+        for uri, items in results.items():
+            if self.reported.get(uri) != items:
+                self.reported[uri] = items
+                self.publish(uri, items)
+
+    def publish(self, uri: str, items: list[dict]) -> None:
+        diagnostics = [_converter.structure(item, types.Diagnostic) for item in items]
+        self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics))
+
+    # -- background indexing --------------------------------------------------------------------
+    def start_indexing(self) -> None:
+        """Read every workspace file's facts in a thread; re-lint the open files when done."""
+        index, loop = self.index, self.loop
+
+        def work() -> None:
+            try:
+                index.index(index.python_files(), self.stopping.is_set)
+            except Exception as exc:  # noqa: BLE001 - the server keeps serving the open files
+                loop.call_soon_threadsafe(self.message, f"indexing the workspace failed: {exc}")
+            if not self.stopping.is_set():
+                loop.call_soon_threadsafe(self.schedule, 0)
+
+        self._indexing = threading.Thread(target=work, name="nnlint-index", daemon=True)
+        self._indexing.start()
+
+
+def _disk_lines(path: str) -> list[str] | None:
+    if path.endswith(".onnx"):
+        return None
+    try:
+        with open(path, "rb") as handle:
+            return _lines(decode_source(handle.read()))
+    except (OSError, Unreadable):
+        return None
+
+
+def _root(params: types.InitializeParams) -> str:
+    for uri in [f.uri for f in params.workspace_folders or []] + [params.root_uri or ""]:
+        path = uri_path(uri) if uri else None
+        if path:
+            return path
+    return params.root_path or os.getcwd()
+
+
+def _supports_pull(caps: types.ClientCapabilities) -> bool:
+    pull = caps.text_document is not None and caps.text_document.diagnostic is not None
+    refresh = caps.workspace is not None and caps.workspace.diagnostics is not None \
+        and bool(caps.workspace.diagnostics.refresh_support)
+    return pull and refresh
+
+
+def _watches_files(caps: types.ClientCapabilities) -> bool:
+    watched = caps.workspace.did_change_watched_files if caps.workspace else None
+    return bool(watched and watched.dynamic_registration)
+
+
+def build_server() -> NNLintServer:
+    server = NNLintServer()
+
+    @server.feature(types.INITIALIZE)
+    def initialize(ls: NNLintServer, params: types.InitializeParams) -> None:
+        caps = params.capabilities
+        ls.pull = _supports_pull(caps)
+        ls.index = Workspace(_root(params), check_disk=not _watches_files(caps))
+        if ls.pull:
+            ls.feature(types.TEXT_DOCUMENT_DIAGNOSTIC,
+                       types.DiagnosticOptions(identifier="nnlint", inter_file_dependencies=True,
+                                               workspace_diagnostics=False))(pull_diagnostics)
+
+    async def pull_diagnostics(ls: NNLintServer, params: types.DocumentDiagnosticParams):
+        uri = params.text_document.uri
+        path = uri_path(uri)
+        if path is None or path not in ls.open:
+            items = await ls.loop.run_in_executor(ls.worker, _lint_unopened, ls, uri)
+        else:
+            results = await ls.lint_open()
+            items = results.get(uri, ls.reported.get(uri, []))
+            others = [u for u, found in results.items() if u != uri and u in ls.reported and ls.reported[u] != found]
+            if others:
+                ls.workspace_diagnostic_refresh(None)
+        ls.reported[uri] = items
+        return types.RelatedFullDocumentDiagnosticReport(
+            items=[_converter.structure(item, types.Diagnostic) for item in items])
+
+    @server.feature(types.INITIALIZED)
+    async def initialized(ls: NNLintServer, params: types.InitializedParams) -> None:
+        ls.loop = asyncio.get_running_loop()
+        error = await ls.loop.run_in_executor(ls.worker, ls.index.load_config)
+        if error:
+            ls.message(f"configuration not applied: {error}")
+        if _watches_files(ls.client_capabilities):
+            watchers = [types.FileSystemWatcher(glob_pattern=g) for g in ("**/*.py", "**/pyproject.toml")]
+            ls.client_register_capability(types.RegistrationParams(registrations=[types.Registration(
+                id="nnlint-watched-files", method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+                register_options=types.DidChangeWatchedFilesRegistrationOptions(watchers=watchers))]))
+        ls.start_indexing()
+
+    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls: NNLintServer, params: types.DidOpenTextDocumentParams) -> None:
+        path = uri_path(params.text_document.uri)
+        if path is not None:
+            ls.open[path] = params.text_document.uri
+            if not ls.pull:
+                ls.schedule(0)
+        elif not ls.pull:
+            ls.publish(params.text_document.uri, _lint_unopened(ls, params.text_document.uri))
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(ls: NNLintServer, params: types.DidChangeTextDocumentParams) -> None:
+        path = uri_path(params.text_document.uri)
+        if path is None:
+            if not ls.pull:
+                ls.publish(params.text_document.uri, _lint_unopened(ls, params.text_document.uri))
+            return
+        if not ls.pull:
+            ls.schedule()
+
+    @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
+    def did_save(ls: NNLintServer, params: types.DidSaveTextDocumentParams) -> None:
+        if not ls.pull:
+            ls.schedule(0)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    async def did_close(ls: NNLintServer, params: types.DidCloseTextDocumentParams) -> None:
+        uri = params.text_document.uri
+        path = uri_path(uri)
+        ls.open.pop(path, None)
+        ls.reported.pop(uri, None)
+        ls.latest.pop(uri, None)
+        if not ls.pull:
+            ls.publish(uri, [])
+        if path is not None:
+            await ls.loop.run_in_executor(ls.worker, ls.index.close_buffer, path)
+            ls.schedule(0)
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    async def watched(ls: NNLintServer, params: types.DidChangeWatchedFilesParams) -> None:
+        for change in params.changes:
+            path = uri_path(change.uri)
+            if path is None or path in ls.open or not path.endswith(".py"):
+                continue  # an open buffer's text wins; pyproject.toml is re-checked on every lint
+            await ls.loop.run_in_executor(ls.worker, ls.index.refresh, path)
+        ls.schedule(0)
+
+    @server.feature(types.TEXT_DOCUMENT_CODE_ACTION,
+                    types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix, FIX_ALL_KIND]))
+    async def code_action(ls: NNLintServer, params: types.CodeActionParams):
+        uri = params.text_document.uri
+        path = uri_path(uri)
+        doc = ls.workspace.text_documents.get(unquote(uri)) or ls.workspace.text_documents.get(uri)
+        if path is None or doc is None or uri not in ls.latest:
+            return None  # only documents the server has linted
+        return await ls.loop.run_in_executor(ls.worker, code_actions, ls, params, path, doc.source)
+
+    @server.feature(types.SHUTDOWN)
+    def shutdown(ls: NNLintServer, params: Any) -> None:
+        ls.stopping.set()
+
+    return server
+
+
+def _lint_unopened(ls: NNLintServer, uri: str) -> list[dict]:
+    """A document the workspace does not track (not a file:// URI, or never opened): its per-file
+    diagnostics alone, from the client's text or the disk; nothing when there is neither."""
+    doc = ls.workspace.text_documents.get(unquote(uri)) or ls.workspace.text_documents.get(uri)
+    path = uri_path(uri)
+    if doc is not None:
+        text = doc.source
+    elif path is not None and os.path.isfile(path):
+        lines = _disk_lines(path)
+        text = "\n".join(lines) if lines is not None else ""
+    else:
+        return []
+    name = path or os.path.join(ls.index.root, os.path.basename(urlparse(uri).path) or "untitled.py")
+    found = ls.index.lint_alone(name, text)
+    return ls.to_lsp(name, found, {name: (uri, text, None)})
+
+
+def _wanted(kind: str, only: list[str] | None) -> bool:
+    """Whether a code action of `kind` answers a request for `only` (kinds are dotted hierarchies)."""
+    return only is None or any(kind == o or kind.startswith(f"{o}.") for o in only)
+
+
+def _overlaps(item: dict, wanted: types.Range) -> bool:
+    start, end = item["range"]["start"]["line"], item["range"]["end"]["line"]
+    return start <= wanted.end.line and wanted.start.line <= end
+
+
+def code_actions(ls: NNLintServer, params: types.CodeActionParams, path: str, text: str) -> list[types.CodeAction]:
+    """Quick fixes (the rule's own fix, "Disable NNxxx for this line") for the diagnostics under
+    the cursor, and source.fixAll.nnlint for the whole document (safe fixes only)."""
+    from nnlint.fixes import add_noqa, apply_fixes
+
+    uri, encoding = params.text_document.uri, ls.encoding
+    only = [str(getattr(k, "value", k)) for k in params.context.only] if params.context.only else None
+    asked = {(d.code, d.range.start.line, d.range.start.character) for d in params.context.diagnostics}
+    actions: list[types.CodeAction] = []
+    latest = ls.latest.get(uri, [])
+    if _wanted(types.CodeActionKind.QuickFix.value, only):
+        for d, item in latest:
+            key = (item["code"], item["range"]["start"]["line"], item["range"]["start"]["character"])
+            if (asked and key not in asked) or (not asked and not _overlaps(item, params.range)):
+                continue
+            diagnostic = _converter.structure(item, types.Diagnostic)
+            fix = item["data"]["fix"]
+            if fix is not None:
+                edits = [types.TextEdit(_converter.structure(e["range"], types.Range), e["newText"]) for e in fix["edits"]]
+                title = f"{d.code}: {fix['message']}" + ("" if fix["applicability"] == "safe" else " (unsafe)")
+                actions.append(types.CodeAction(title=title, kind=types.CodeActionKind.QuickFix, diagnostics=[diagnostic],
+                                                is_preferred=fix["applicability"] == "safe",
+                                                edit=types.WorkspaceEdit(changes={uri: edits})))
+            edit = _line_edit(text, add_noqa(text, d.line, [d.code]), encoding)
+            if edit is not None:
+                actions.append(types.CodeAction(title=f"Disable {d.code} for this line", kind=types.CodeActionKind.QuickFix,
+                                                diagnostics=[diagnostic], edit=types.WorkspaceEdit(changes={uri: [edit]})))
+    if _wanted(FIX_ALL_KIND, only) and any(d.fix is not None and d.fix.safe for d, _ in latest):
+        fixed, _ = apply_fixes(path, text, ls.index.settings_for(path))
+        edit = _line_edit(text, fixed, encoding)
+        if edit is not None:
+            actions.append(types.CodeAction(title="nnlint: fix all auto-fixable problems", kind=FIX_ALL_KIND,
+                                            edit=types.WorkspaceEdit(changes={uri: [edit]})))
+    return actions
+
+
+def serve() -> None:
+    build_server().start_io()
