@@ -231,3 +231,50 @@ def test_without_pygls_the_command_says_what_to_install(run_cli, monkeypatch):
     result = run_cli("lsp")
     assert result.exit_code == 2
     assert "install nnlint[lsp]" in result.stderr
+
+
+LOG_SOFTMAX = """\
+import torch
+import torch.nn.functional as F
+
+
+def nll(logits, target):
+    log_probs = torch.log(F.softmax(logits, dim=-1))
+    return F.nll_loss(log_probs, target)
+"""
+
+
+UNUSED_LAYER = """\
+from torch import nn
+
+
+class Encoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 32, 3, padding=1)
+        self.bn = nn.BatchNorm2d(32)
+
+    def forward(self, images):
+        return self.conv(images).relu()
+"""
+
+
+async def test_quick_fix_is_the_rules_own_fix_and_an_unused_layer_is_tagged_unnecessary(client, project):
+    path = project("loss.py", LOG_SOFTMAX)
+    unused = project("encoder.py", UNUSED_LAYER)
+    await start(client, project.root, client_capabilities("neovim"))
+    open_file(client, unused)
+    (diag,) = await published(client, unused, lambda f: len(f) == 1)
+    assert (diag.code, diag.range.start.line, list(diag.tags)) == ("NN111", 7, [t.DiagnosticTag.Unnecessary])
+    open_file(client, path)
+    (diag,) = await published(client, path, lambda f: len(f) == 1)
+    assert diag.code == "NN208"
+    actions = await client.text_document_code_action_async(t.CodeActionParams(
+        t.TextDocumentIdentifier(uri(path)), diag.range, t.CodeActionContext([diag])))
+    fix = actions[0]
+    assert fix.kind == t.CodeActionKind.QuickFix and fix.is_preferred and fix.diagnostics[0].code == "NN208"
+    (text_edit,) = fix.edit.changes[uri(path)]
+    assert text_edit.range.start.line == 5
+    line = LOG_SOFTMAX.splitlines()[5]
+    fixed = line[:text_edit.range.start.character] + text_edit.new_text + line[text_edit.range.end.character:]
+    assert fixed == "    log_probs = F.log_softmax(logits, dim=-1)"
