@@ -18,7 +18,7 @@ import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 from lsprotocol import types
@@ -27,58 +27,14 @@ from pygls.lsp.server import LanguageServer
 
 from nnlint import __version__
 from nnlint.diagnostics import Diagnostic
-from nnlint.files import Unreadable, decode_source
+from nnlint.files import Unreadable, decode_source, source_lines
+from nnlint.report.lsp import character, lsp_diagnostic
 from nnlint.workspace import Workspace
 
 DEBOUNCE_SECONDS = 0.25
 FIX_ALL_KIND = "source.fixAll.nnlint"
 _converter = get_converter()
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
-
-
-# -- LSP data (switches to nnlint.report.lsp once it lands) ----------------------------------
-def _lines(text: str) -> list[str]:
-    """Lines as CPython and LSP number them (only CR LF, CR, LF end a line), without the break."""
-    return re.split(r"\r\n|\r|\n", text)
-
-
-def _character(text: str | None, column: int, encoding: str) -> int:
-    index = max(column - 1, 0)
-    if text is None or encoding == "utf-32":
-        return index
-    head, beyond = text[:index], max(index - len(text), 0)
-    if encoding == "utf-8":
-        return len(head.encode("utf-8", "surrogatepass")) + beyond
-    return len(head.encode("utf-16-le", "surrogatepass")) // 2 + beyond
-
-
-def _range(path: str, span: Any, line_text: Callable[[str, int], str | None], encoding: str) -> dict:
-    start = line_text(path, span.line)
-    end = start if span.end_line == span.line else line_text(path, span.end_line)
-    return {"start": {"line": max(span.line - 1, 0), "character": _character(start, span.column, encoding)},
-            "end": {"line": max(span.end_line - 1, 0), "character": _character(end, span.end_column, encoding)}}
-
-
-def lsp_diagnostic(d: Diagnostic, line_text: Callable[[str, int], str | None], encoding: str = "utf-16",
-                   doc_url: str | None = None, uri_of: Callable[[str], str] = lambda p: Path(p).as_uri()) -> dict:
-    from nnlint.docs import rule_url
-    from nnlint.registry import all_rules
-
-    rule = all_rules().get(d.code)
-    severity = {"E": 1, "W": 2, "I": 3}[rule.severity.value if rule else "E"]
-    out: dict = {"range": _range(d.path, d.span, line_text, encoding), "severity": severity, "code": d.code,
-                 "codeDescription": {"href": (doc_url or "").format(code=d.code) or rule_url(d.code)},
-                 "source": "nnlint", "message": d.message}
-    if d.related:
-        out["relatedInformation"] = [{"location": {"uri": uri_of(r.path), "range": _range(r.path, r.span, line_text, encoding)},
-                                      "message": r.message} for r in d.related]
-    if d.code == "NN111":
-        out["tags"] = [1]
-    fix = d.fix and {"message": d.fix.message, "applicability": "safe" if d.fix.safe else "unsafe",
-                     "edits": [{"range": _range(d.path, e.span, line_text, encoding), "newText": e.content}
-                               for e in d.fix.edits]}
-    out["data"] = {"name": rule.name if rule else "", "fix": fix}
-    return out
 
 
 # -- documents ----------------------------------------------------------------------------------
@@ -88,10 +44,6 @@ def uri_path(uri: str) -> str | None:
     if parsed.scheme != "file":
         return None
     return os.path.abspath(unquote(parsed.path))
-
-
-def _buffer_bytes(text: str) -> bytes:
-    return text.encode("utf-8", "surrogatepass")
 
 
 def _line_edit(old: str, new: str, encoding: str) -> types.TextEdit | None:
@@ -107,7 +59,7 @@ def _line_edit(old: str, new: str, encoding: str) -> types.TextEdit | None:
         tail += 1
     end_line = len(a) - tail
     if end_line == len(a) and a and not a[-1].endswith(("\n", "\r")):
-        end = types.Position(len(a) - 1, _character(a[-1], len(a[-1]) + 1, encoding))
+        end = types.Position(len(a) - 1, character(a[-1], len(a[-1]) + 1, encoding))
     else:
         end = types.Position(end_line, 0)
     return types.TextEdit(types.Range(types.Position(head, 0), end), "".join(b[head: len(b) - tail]))
@@ -160,12 +112,12 @@ class NNLintServer(LanguageServer):
         return index.diagnostics(list(docs)), error, changed
 
     def to_lsp(self, path: str, found: list[Diagnostic], docs: dict) -> list[dict]:
-        texts: dict[str, list[str] | None] = {p: _lines(text) for p, (_, text, _) in docs.items()}
+        texts: dict[str, list[str] | None] = {p: source_lines(text) for p, (_, text, _) in docs.items()}
 
-        def line_text(file: str, line: int) -> str | None:
+        def line_text(file: str, line: int, cell: int | None = None) -> str | None:
             if file not in texts:
-                texts[file] = _disk_lines(file)
-            lines = texts[file]
+                texts[file] = _disksource_lines(file)
+            lines = texts[file] if cell is None else None  # notebooks: a later issue
             return lines[line - 1] if lines is not None and 0 < line <= len(lines) else None
 
         def uri_of(file: str) -> str:
@@ -234,12 +186,12 @@ class NNLintServer(LanguageServer):
         self._indexing.start()
 
 
-def _disk_lines(path: str) -> list[str] | None:
+def _disksource_lines(path: str) -> list[str] | None:
     if path.endswith(".onnx"):
         return None
     try:
         with open(path, "rb") as handle:
-            return _lines(decode_source(handle.read()))
+            return source_lines(decode_source(handle.read()))
     except (OSError, Unreadable):
         return None
 
@@ -377,7 +329,7 @@ def _lint_unopened(ls: NNLintServer, uri: str) -> list[dict]:
     if doc is not None:
         text = doc.source
     elif path is not None and os.path.isfile(path):
-        lines = _disk_lines(path)
+        lines = _disksource_lines(path)
         text = "\n".join(lines) if lines is not None else ""
     else:
         return []
@@ -399,10 +351,8 @@ def _overlaps(item: dict, wanted: types.Range) -> bool:
 def code_actions(ls: NNLintServer, params: types.CodeActionParams, path: str, text: str) -> list[types.CodeAction]:
     """Quick fixes (the rule's own fix, "Disable NNxxx for this line") for the diagnostics under
     the cursor, and source.fixAll.nnlint for the whole document (safe fixes only)."""
-    try:
-        from nnlint.fixes import add_noqa, apply_fixes
-    except ImportError:  # nnlint.fixes is landing separately: until then, the rules' own fixes only
-        add_noqa = apply_fixes = None
+    from nnlint.fixes import add_noqa, apply_fixes
+
     uri, encoding = params.text_document.uri, ls.encoding
     only = [str(getattr(k, "value", k)) for k in params.context.only] if params.context.only else None
     asked = {(d.code, d.range.start.line, d.range.start.character) for d in params.context.diagnostics}
@@ -421,11 +371,11 @@ def code_actions(ls: NNLintServer, params: types.CodeActionParams, path: str, te
                 actions.append(types.CodeAction(title=title, kind=types.CodeActionKind.QuickFix, diagnostics=[diagnostic],
                                                 is_preferred=fix["applicability"] == "safe",
                                                 edit=types.WorkspaceEdit(changes={uri: edits})))
-            edit = add_noqa and _line_edit(text, add_noqa(text, d.line, [d.code]), encoding)
+            edit = _line_edit(text, add_noqa(text, d.line, [d.code]), encoding)
             if edit is not None:
                 actions.append(types.CodeAction(title=f"Disable {d.code} for this line", kind=types.CodeActionKind.QuickFix,
                                                 diagnostics=[diagnostic], edit=types.WorkspaceEdit(changes={uri: [edit]})))
-    if apply_fixes and _wanted(FIX_ALL_KIND, only) and any(d.fix is not None and d.fix.safe for d, _ in latest):
+    if _wanted(FIX_ALL_KIND, only) and any(d.fix is not None and d.fix.safe for d, _ in latest):
         fixed, _ = apply_fixes(path, text, ls.index.settings_for(path))
         edit = _line_edit(text, fixed, encoding)
         if edit is not None:

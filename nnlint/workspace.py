@@ -161,7 +161,10 @@ class Workspace:
 
     # -- open buffers -------------------------------------------------------------------------
     def _lint_text(self, path: str, text: str, run: Run) -> _Entry:
-        return _Entry(self._safe_lint(path, text.encode("utf-8", "surrogatepass"), run.settings_for(path)), (), text)
+        from nnlint.fixes import encode_like
+
+        # Bytes as the file would hold them (a PEP 263 cookie keeps its encoding): same answer as the CLI.
+        return _Entry(self._safe_lint(path, encode_like(text, text), run.settings_for(path)), (), text)
 
     def set_buffer(self, path: str, text: str) -> None:
         """An open buffer's text: its facts replace the disk file's until it is closed."""
@@ -215,7 +218,7 @@ class Workspace:
             own = list(result.diagnostics) if result is not None else []
             seen: dict[tuple, Diagnostic] = {}
             for d in own + [d for d in found if d.path == path]:
-                seen.setdefault((d.code, d.span), d)
+                seen.setdefault((d.cell, d.code, d.span), d)
             out[path] = sorted(seen.values(), key=Diagnostic.sort_key)
         return out
 

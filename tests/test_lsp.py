@@ -278,3 +278,15 @@ async def test_quick_fix_is_the_rules_own_fix_and_an_unused_layer_is_tagged_unne
     line = LOG_SOFTMAX.splitlines()[5]
     fixed = line[:text_edit.range.start.character] + text_edit.new_text + line[text_edit.range.end.character:]
     assert fixed == "    log_probs = F.log_softmax(logits, dim=-1)"
+    disable = actions[1]
+    assert disable.title == "Disable NN208 for this line" and disable.kind == t.CodeActionKind.QuickFix
+    (noqa,) = disable.edit.changes[uri(path)]
+    assert (noqa.range.start.line, noqa.range.start.character, noqa.range.end.line, noqa.range.end.character) == (5, 0, 6, 0)
+    assert noqa.new_text == "    log_probs = torch.log(F.softmax(logits, dim=-1))  # noqa: NN208\n"
+
+    (fix_all,) = await client.text_document_code_action_async(t.CodeActionParams(
+        t.TextDocumentIdentifier(uri(path)), t.Range(t.Position(0, 0), t.Position(0, 0)),
+        t.CodeActionContext([], only=[t.CodeActionKind.SourceFixAll])))
+    assert fix_all.kind == "source.fixAll.nnlint"
+    (whole,) = fix_all.edit.changes[uri(path)]
+    assert whole.new_text == "    log_probs = F.log_softmax(logits, dim=-1)\n" and whole.range.start.line == 5
