@@ -93,7 +93,9 @@ def test_lsp_maps_document_uris_to_diagnostics_with_utf16_columns(project, run_c
             "relatedInformation": [{"location": {"uri": uri, "range": _range(14, 15, 43)},
                                     "message": "F.softmax(self.fc(x), dim=1) returned by PetClassifier.forward "
                                                "is a softmax output"}],
-            "data": {"name": "softmax-into-cross-entropy", "fix": None},
+            "data": {"name": "softmax-into-cross-entropy", "fix": {
+                "message": "Remove the softmax at the end of PetClassifier.forward: return the logits",
+                "applicability": "unsafe", "edits": [{"range": _range(14, 15, 43), "newText": "self.fc(x)"}]}},
         },
         {   # one emoji: code-point column 25 -> UTF-16 offset 25 (0-based); the fix is in UTF-16 too
             "range": _range(29, 25, 60), "severity": 2, "code": "NN208", "source": "nnlint", "message": NN208,

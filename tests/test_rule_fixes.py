@@ -157,3 +157,122 @@ def test_every_rule_page_states_whether_its_rule_has_a_fix():
             assert "· Fix: safe" in header or "· Fix: unsafe" in header, code
         elif header:
             assert "· Fix: none" in header, code
+
+
+# -- NN201/NN202/NN203 ------------------------------------------------------------------------
+NN201_FORWARD = """\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Classifier(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(128, 10)
+
+    def forward(self, x):
+        x = torch.flatten(x, 1)
+        return F.softmax(self.fc(x), dim=1)
+
+
+def train(loader, epochs=10):
+    model = Classifier()
+    criterion = nn.CrossEntropyLoss()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    for epoch in range(epochs):
+        for images, labels in loader:
+            optimizer.zero_grad()
+            outputs = model(images)
+            loss = criterion(outputs, labels)
+            loss.backward()
+            optimizer.step()
+            correct = (outputs.argmax(dim=1) == labels).sum().item()
+"""
+
+
+def test_nn201_removes_the_softmax_that_ends_forward_when_the_file_uses_the_output_as_logits():
+    assert fix(NN201_FORWARD, "NN201") == (
+        NN201_FORWARD.replace("return F.softmax(self.fc(x), dim=1)", "return self.fc(x)"), ["NN201"])
+    unsafe_only(NN201_FORWARD, "NN201")
+
+
+def test_nn201_deletes_a_softmax_assignment_line_and_unwraps_a_module_call():
+    assigned = NN201_FORWARD.replace("        return F.softmax(self.fc(x), dim=1)\n",
+                                     "        x = self.fc(x)\n        x = F.softmax(x, dim=1)\n        return x\n")
+    assert fix(assigned, "NN201")[0] == assigned.replace("        x = F.softmax(x, dim=1)\n", "")
+    module = NN201_FORWARD.replace("self.fc = nn.Linear(128, 10)\n",
+                                   "self.fc = nn.Linear(128, 10)\n        self.softmax = nn.Softmax(dim=1)\n").replace(
+        "return F.softmax(self.fc(x), dim=1)", "return self.softmax(self.fc(x))")
+    assert fix(module, "NN201")[0] == module.replace("return self.softmax(self.fc(x))", "return self.fc(x)")
+
+
+def test_nn201_removes_a_softmax_written_inside_the_loss_call():
+    code = """\
+    import torch.nn.functional as F
+
+    def step(model, batch, targets):
+        logits = model(batch)
+        return F.cross_entropy(F.softmax(logits, dim=-1), targets) + F.cross_entropy(logits.softmax(-1), targets)
+    """
+    assert fix(code, "NN201")[0] == textwrap.dedent(code).replace(
+        "F.cross_entropy(F.softmax(logits, dim=-1), targets) + F.cross_entropy(logits.softmax(-1), targets)",
+        "F.cross_entropy(logits, targets) + F.cross_entropy(logits, targets)")
+
+
+def test_nn201_offers_no_fix_when_the_softmax_output_is_also_used_as_probabilities():
+    as_probabilities = NN201_FORWARD.replace("correct = (outputs.argmax(dim=1) == labels).sum().item()",
+                                             "confidence = outputs.max(dim=1).values.mean()")
+    predict = NN201_FORWARD + "\n\ndef predict(model, x):\n    return model(x)\n"
+    stored = NN201_FORWARD.replace("        return F.softmax(self.fc(x), dim=1)\n",
+                                   "        p = F.softmax(self.fc(x), dim=1)\n        self.last_probs = p\n        return p\n")
+    unknown_model = NN201_FORWARD + "\n\ndef serve(x):\n    net = torch.hub.load('me/repo', 'net')\n    return net(x)\n"
+    sequential = NN201_FORWARD.replace("self.fc = nn.Linear(128, 10)", "self.fc = nn.Sequential(nn.Linear(128, 10), "
+                                       "nn.Softmax(dim=1))").replace("return F.softmax(self.fc(x), dim=1)", "return self.fc(x)")
+    for code in (as_probabilities, predict, stored, unknown_model, sequential):
+        assert offered(code, "NN201") == [None], code
+
+
+def test_nn201_offers_no_fix_when_the_forward_is_in_another_file(project, run_cli):
+    models = NN201_FORWARD.split("\n\n\ndef train")[0] + "\n"
+    train = "import torch\nimport torch.nn as nn\nfrom models import Classifier\n\n\ndef train" + \
+        NN201_FORWARD.split("\n\n\ndef train")[1]
+    m, t = project("models.py", models), project("train.py", train)
+    result = run_cli("--fix", "--unsafe-fixes", ".")
+    assert [line.split(": ")[1].split()[0] for line in result.lines] == ["NN201"]
+    assert (m.read_text(), t.read_text(), result.exit_code) == (models, train, 1)
+
+
+def test_nn202_removes_a_sigmoid_written_inside_the_loss_call():
+    code = """\
+    import torch
+    import torch.nn as nn
+
+    loss_fn = nn.BCEWithLogitsLoss()
+
+    def step(model, x, y):
+        logits = model(x)
+        return loss_fn(torch.sigmoid(logits), y) + loss_fn(logits.sigmoid(), y)
+    """
+    assert fix(code, "NN202") == (textwrap.dedent(code).replace(
+        "loss_fn(torch.sigmoid(logits), y) + loss_fn(logits.sigmoid(), y)", "loss_fn(logits, y) + loss_fn(logits, y)"),
+        ["NN202", "NN202"])
+    unsafe_only(code, "NN202")
+    separate = textwrap.dedent(code).replace("    return loss_fn(torch.sigmoid(logits), y) + loss_fn(logits.sigmoid(), y)",
+                                             "    probs = torch.sigmoid(logits)\n    return loss_fn(probs, y)")
+    assert offered(separate, "NN202") == [None]
+
+
+def test_nn203_turns_softmax_into_log_softmax_inside_the_nll_loss_call():
+    code = """\
+    import torch.nn.functional as F
+
+    def step(model, x, y):
+        scores = model(x)
+        return F.nll_loss(F.softmax(scores, dim=1), y)
+    """
+    assert fix(code, "NN203")[0] == textwrap.dedent(code).replace("F.softmax(scores", "F.log_softmax(scores")
+    unsafe_only(code, "NN203")
+    separate = textwrap.dedent(code).replace("    return F.nll_loss(F.softmax(scores, dim=1), y)",
+                                             "    probs = F.softmax(scores, dim=1)\n    return F.nll_loss(probs, y)")
+    assert offered(separate, "NN203") == [None]

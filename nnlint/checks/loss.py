@@ -17,6 +17,7 @@ from nnlint.graph import LayerGraph
 from nnlint.graph.ops import IDENTITY, RESHAPE
 from nnlint.project import At, Output, Project
 from nnlint.registry import Finding, Rule
+from nnlint.source import rewrites as _rewrites  # noqa: F401 - records the NN2 fixes' rewrites per file
 
 _WIRING_TEXT = (("loss", "Loss", "cross_entropy", "compile("),)
 BOUNDED = frozenset({"relu", "relu6", "tanh", "hardtanh", "hardsigmoid", "softplus", "sigmoid"})
@@ -86,11 +87,53 @@ class _LossInput(Rule):
                     continue
                 reported.add((path, use.span))
                 related = ((out.at, f"{_made_by(out)} is a {out.kind} output"),) if out.at else ()
-                yield self.report(At(path, use.span), self.message(use.label, out), related=related)
+                yield self.report(At(path, use.span), self.message(use.label, out), related=related,
+                                  fix=self.fix(project, path, use, out))
+
+    def fix(self, project: Project, path: str, use: Any, out: Output) -> Fix | None:
+        return None
+
+
+# -- the NN2 fixes: rewrites the facts recorded per file (nnlint.source.rewrites) ---------------
+def _rewrite(project: Project, out: Output) -> Any:
+    if out.at is None:
+        return None
+    found = project.files[out.at.path].extra.get("rewrites")
+    return found.acts.get(out.at.span) if found is not None else None
+
+
+def _inline(path: str, use: Any, out: Output) -> bool:
+    """The activation is written inside the loss call itself: `loss_fn(torch.sigmoid(z), y)`."""
+    at = out.at
+    return (at is not None and at.path == path and not out.owner
+            and (use.span.line, use.span.column) <= (at.span.line, at.span.column)
+            and (at.span.end_line, at.span.end_column) <= (use.span.end_line, use.span.end_column))
+
+
+def _ends_forward(project: Project, path: str, out: Output, rewrite: Any) -> bool:
+    """The softmax is what a forward of this file returns (and all it returns), and every call
+    of a model in this file whose forward returns it is used only as logits (a cross-entropy
+    input, argmax): taking the softmax out changes nothing else here."""
+    facts = project.files.get(path)
+    cls = facts.classes.get(out.owner) if facts is not None and out.owner else None
+    if cls is None or out.at is None or out.at.path != path or not rewrite.alone or not cls.returns:
+        return False
+    if any(r is None or r[:2] != ("act", "softmax") or r[2] != out.at.span for r in cls.returns):
+        return False
+    for callee, as_logits in facts.extra["rewrites"].model_calls:
+        instance = project.instance_of(path, callee)
+        if instance is None:
+            return False  # some model this file calls cannot be resolved: it may be this one
+        if instance[0] == "class" and not as_logits:
+            made = project.forward_output(instance[1])
+            if made is None or made.at == out.at:
+                return False
+    return True
 
 
 class SoftmaxIntoCrossEntropy(_LossInput):
     code = "NN201"
+    fixable = True
     name = "softmax-into-cross-entropy"
     severity = Severity.ERROR
     summary = "A softmax output reaches a loss that expects logits (CrossEntropyLoss, F.cross_entropy)."
@@ -101,9 +144,21 @@ class SoftmaxIntoCrossEntropy(_LossInput):
         return (f"{loss} receives the softmax output of {_made_by(out)}; {_WHAT['cross_entropy']}, so the "
                 "softmax is applied twice and gradients vanish; pass the logits")
 
+    def fix(self, project: Project, path: str, use: Any, out: Output) -> Fix | None:
+        rewrite = _rewrite(project, out)
+        if rewrite is None or rewrite.unwrap is None:
+            return None
+        if _inline(path, use, out):
+            return Fix("Remove the softmax: pass the logits", rewrite.unwrap, safe=False)
+        if _ends_forward(project, path, out, rewrite):
+            return Fix(f"Remove the softmax at the end of {out.owner}.forward: return the logits", rewrite.unwrap,
+                       safe=False)
+        return None
+
 
 class SigmoidIntoBCEWithLogits(_LossInput):
     code = "NN202"
+    fixable = True
     name = "sigmoid-into-bce-with-logits"
     severity = Severity.ERROR
     summary = "A sigmoid output reaches BCEWithLogitsLoss/binary_cross_entropy_with_logits."
@@ -114,9 +169,16 @@ class SigmoidIntoBCEWithLogits(_LossInput):
         return (f"{loss} receives the sigmoid output of {_made_by(out)}; {_WHAT['bce_with_logits']}, so the "
                 "sigmoid is applied twice; pass the logits")
 
+    def fix(self, project: Project, path: str, use: Any, out: Output) -> Fix | None:
+        rewrite = _rewrite(project, out)
+        if rewrite is None or rewrite.unwrap is None or not _inline(path, use, out):
+            return None
+        return Fix("Remove the sigmoid: pass the logits", rewrite.unwrap, safe=False)
+
 
 class ProbabilitiesIntoNLLLoss(_LossInput):
     code = "NN203"
+    fixable = True
     name = "probabilities-into-nll-loss"
     severity = Severity.ERROR
     summary = "A softmax (not log_softmax) output reaches NLLLoss/F.nll_loss."
@@ -126,6 +188,12 @@ class ProbabilitiesIntoNLLLoss(_LossInput):
     def message(self, loss: str, out: Output) -> str:
         return (f"{loss} receives the softmax output of {_made_by(out)}; {_WHAT['nll']}, not probabilities; "
                 "use log_softmax")
+
+    def fix(self, project: Project, path: str, use: Any, out: Output) -> Fix | None:
+        rewrite = _rewrite(project, out)
+        if rewrite is None or rewrite.log is None or not _inline(path, use, out):
+            return None
+        return Fix("Use log_softmax with the same dim", rewrite.log, safe=False)
 
 
 class LogitsIntoNLLLoss(_LossInput):

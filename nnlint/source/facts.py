@@ -264,6 +264,11 @@ class Analysis:
         self.compiles: list[KerasCompile] = []
         self.log_of_softmax: list[LogOfSoftmax] = []
         self.softmax_calls: list[tuple[cst.Call, str]] = []  # for NN209 (in-process only)
+        # For the NN2 fixes (nnlint.source.rewrites, in-process only): softmax/sigmoid calls,
+        # calls of model objects (node, callee value), and loss input expressions (kind, node).
+        self.acts: list[cst.Call] = []
+        self.model_calls: list[tuple[cst.Call, Value]] = []
+        self.loss_inputs: list[tuple[str, cst.BaseExpression]] = []
         self.module_names: set[str] = set()
         self.classes: dict[str, cst.ClassDef] = {}
         self.functions: dict[str, cst.FunctionDef] = {}
@@ -311,6 +316,7 @@ class Analysis:
         for final in (False, True):
             self.record = final
             self.uses, self.compiles, self.log_of_softmax, self.softmax_calls = [], [], [], []
+            self.acts, self.model_calls, self.loss_inputs = [], [], []
             self.returns = {}
             self._nested: list[cst.FunctionDef] = []
             self.calls, self.bindings = self.bindings, {}
@@ -620,7 +626,14 @@ class Analysis:
         return call.args[index].value if index is not None else None
 
     def _act(self, kind: str, call: cst.Call, label: str) -> Value:
+        if self.record and kind in ("softmax", "sigmoid"):
+            self.acts.append(call)
         return ("act", kind, call if self.record else None, label)
+
+    def _model_call(self, call: cst.Call, callee: Value) -> Value:
+        if self.record:
+            self.model_calls.append((call, callee))
+        return ("call", callee)
 
     def call(self, call: cst.Call, scope: _Scope) -> Value | None:
         args = self._args(call, scope)
@@ -653,7 +666,7 @@ class Analysis:
                 if method in PASS_METHODS:
                     return receiver
                 if method == "forward" and receiver is not None and receiver[0] in ("new", "call"):
-                    return ("call", receiver)
+                    return self._model_call(call, receiver)
                 if method == "add" and receiver is not None and receiver[0] == "keras" and len(call.args) == 1:
                     self._keras_add(func.value, receiver, args[0], scope)
                     return None
@@ -662,7 +675,7 @@ class Analysis:
                     return None
                 return None
             elif method == "forward":
-                return ("call", ("new", scope.cls))
+                return self._model_call(call, ("new", scope.cls))
             elif scope.cls in self.classes and method in self._methods(self.classes[scope.cls]):
                 self._bind_sites(f"{scope.cls}.{method}", call, args)
                 if f"{scope.cls}.{method}" in self.wrappers:
@@ -676,8 +689,11 @@ class Analysis:
                     return self._loss_call(self.wrappers[name], call, args, scope)
             elif name in self.classes:
                 self._bind_sites(f"{name}.__init__", call, args)
+            if name not in self.module_names and name in self.globals:
+                self._model_call(call, None)  # a module-level object of unknown kind: maybe a model
             return ("new", name) if name in self.module_names else None
         if callee is None:
+            self._model_call(call, None)  # a local, parameter or self attribute of unknown kind: maybe a model
             return None
         tag = callee[0]
         if tag == "loss":
@@ -694,7 +710,7 @@ class Analysis:
             target = callee
             if tag == "new" and callee[1] in self.classes and callee[1] in self.wrappers:
                 return self._loss_call(self.wrappers[callee[1]], call, args, scope)
-            return ("call", target)
+            return self._model_call(call, target)
         return None
 
     def _bind_sites(self, key: str, call: cst.Call, args: list) -> None:
@@ -791,6 +807,8 @@ class Analysis:
         if index is None:
             return None
         value = args[index]
+        if self.record:
+            self.loss_inputs.append((kind, call.args[index].value))
         if value is not None and value[0] == "param":
             scope.loss_inputs.append((kind, value[1], label))
         elif value is not None and self.record and value[0] in ("act", "new", "call", "field"):
