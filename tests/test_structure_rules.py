@@ -101,10 +101,19 @@ def test_nn103_message_gives_the_torch_value():
                             "new batch (default 0.1), so this is the Keras/TF convention; use momentum=0.01")
 
 
-@pytest.mark.parametrize("momentum", ["0.1", "0.49", "None", "m"])
-def test_nn103_silent_below_half_or_unknown(momentum):
+@pytest.mark.parametrize("momentum", ["0.1", "0.49", "0.5", "None", "m"])
+def test_nn103_silent_at_or_below_half_or_unknown(momentum):
+    # at exactly 0.5 the old and the new statistics weigh the same in both conventions
     src = f"import torch.nn as nn\ndef f(m):\n    return nn.Sequential(nn.BatchNorm1d(4, momentum={momentum}))\n"
     assert only("NN103", src) == []
+
+
+@pytest.mark.parametrize("momentum, suggested", [("0.51", "0.49"), ("0.6", "0.4"), ("0.9", "0.1"), ("0.999", "0.001")])
+def test_nn103_fires_above_half_and_suggests_one_minus_momentum(momentum, suggested):
+    src = f"import torch.nn as nn\nbn = nn.Sequential(nn.BatchNorm2d(4, momentum={momentum}))\n"
+    (diag,) = lint(src, select=["NN103"])
+    assert (diag.line, diag.column) == (2, 47)
+    assert diag.message.endswith(f"use momentum={suggested}")
 
 
 def test_nn103_not_for_keras_batchnormalization():

@@ -602,7 +602,10 @@ evaluate([])
     ("torch.optim.SGD(params, lr=50)", True),
     ("torch.optim.SGD(params, 1e-8)", True),
     ("keras.optimizers.Adam(learning_rate=0.5)", True),
+    ("torch.optim.Adam(params, lr=5e-2)", True),
     ("torch.optim.Adam(params, lr=3e-4)", False),
+    ("torch.optim.Adam(params, lr=2e-2)", False),  # common working settings in tutorials and small models
+    ("torch.optim.Adam(params, lr=0.03)", False),
     ("torch.optim.SGD(params, lr=5)", False),  # the torchtext tutorial (with clipping)
     ("torch.optim.RMSprop(params, lr=0.1)", False),
     ("torch.optim.Adam(params, lr=args.lr)", False),
@@ -616,7 +619,7 @@ def test_nn308_bounds_per_family(call, fires):
 
 
 def test_nn308_options_change_the_bounds():
-    code = "import torch\n\nopt = torch.optim.Adam(params, lr=0.02)\n"
+    code = "import torch\n\nopt = torch.optim.Adam(params, lr=0.04)\n"
     assert only(code, "NN308") == [(3, 35, "NN308")]
     assert only(code, "NN308", options={"NN308": {"adam-max": 0.05, "adam-min": 1e-7, "sgd-max": 10.0,
                                                   "sgd-min": 1e-6}}) == []

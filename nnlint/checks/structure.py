@@ -223,7 +223,7 @@ class BatchNormMomentumConvention(Rule):
     code = "NN103"
     name = "batchnorm-momentum-convention"
     severity = Severity.WARNING
-    summary = "torch BatchNorm momentum >= 0.5: the Keras/TF convention ported as-is."
+    summary = "torch BatchNorm momentum > 0.5: the Keras/TF convention ported as-is."
     front_ends = "SF"
     requires = (("atchNorm",),)
 
@@ -233,7 +233,7 @@ class BatchNormMomentumConvention(Rule):
         reported: set[Any] = set()
         for norm in graph.of(BATCHNORM):
             momentum = norm.attrs.get("momentum")
-            if not _number(momentum) or momentum < 0.5 or _inlined(norm) \
+            if not _number(momentum) or momentum <= 0.5 or _inlined(norm) \
                     or str(norm.attrs.get("cls")).startswith("BatchNormalization"):
                 continue
             if _site_key(norm) in reported:

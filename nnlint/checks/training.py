@@ -283,7 +283,7 @@ class LearningRateOutOfRange(TrainingRule):
     summary = "A literal learning rate far outside the usual range of its optimizer family."
     requires = (("Adam", "SGD"),)
     options = (
-        Option("adam-max", float, 1e-2, "largest usual lr for Adam, AdamW, NAdam, RAdam, Adamax"),
+        Option("adam-max", float, 3e-2, "largest usual lr for Adam, AdamW, NAdam, RAdam, Adamax"),
         Option("adam-min", float, 1e-7, "smallest usual lr for the Adam family"),
         Option("sgd-max", float, 10.0, "largest usual lr for SGD"),
         Option("sgd-min", float, 1e-6, "smallest usual lr for SGD"),
