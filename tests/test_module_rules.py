@@ -86,6 +86,53 @@ def test_nn107_silent_outside_modules_and_when_registered_by_hand():
     assert only("NN107", "import torch.nn as nn\n\nclass Config:" + src) == []
 
 
+NN107_REGISTERED_LATER = """\
+import torch.nn as nn
+
+
+class ConvStack(nn.Module):
+    def __init__(self, channels=(3, 32, 64)):
+        super().__init__()
+        self.layers = []
+        for c_in, c_out in zip(channels, channels[1:]):
+            self.layers.append(nn.Conv2d(c_in, c_out, 3, padding=1))
+            self.layers.append(nn.ReLU())
+        self.body = nn.Sequential(*self.layers)
+
+    def forward(self, x):
+        return self.body(x)
+
+
+class Heads(nn.Module):
+    def __init__(self, dim=128):
+        super().__init__()
+        self.head_list = {"age": nn.Linear(dim, 1), "gender": nn.Linear(dim, 2)}
+        self.heads = nn.ModuleDict(self.head_list)
+        self.towers = [nn.Linear(dim, dim) for _ in range(3)]
+        self.tower_modules = nn.ModuleList(self.towers)
+
+    def forward(self, x):
+        return {name: head(x) for name, head in self.heads.items()}
+
+
+class Partial(nn.Module):
+    def __init__(self, dim=128):
+        super().__init__()
+        self.blocks = [nn.Linear(dim, dim) for _ in range(4)]
+        self.trunk = nn.Sequential(*self.blocks[:2])
+        local = nn.ModuleList(self.blocks)
+
+    def forward(self, x):
+        return self.trunk(x)
+"""
+
+
+def test_nn107_silent_when_every_module_ends_up_in_a_registered_container():
+    # Sequential(*self.layers), ModuleDict(self.heads), ModuleList(self.towers) register them all;
+    # a slice registers only some, and a container kept in a local variable registers nothing
+    assert only("NN107", NN107_REGISTERED_LATER) == [(32, 9, "NN107")]
+
+
 # --- NN108 functional-dropout-always-on --------------------------------------------------------
 NN108_MODEL = """\
 import torch

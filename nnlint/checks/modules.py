@@ -184,7 +184,8 @@ class UnregisteredSubmodule(Rule):
                     modules = self._modules_in(source, assign.value, local)
                     if not modules:
                         modules = self._filled_later(source, cls, attr, assign.value, local)
-                    if not modules or self._wrapped_later(source, cls, attr):
+                    if not modules or self._wrapped_later(source, cls, attr) \
+                            or self._registered_elsewhere(source, cls, attr):
                         continue
                     reported.add(attr)
                     wrapper = "nn.ModuleDict" if container == "dict" else "nn.ModuleList"
@@ -235,6 +236,32 @@ class UnregisteredSubmodule(Rule):
                 if name == attr and isinstance(assign.value, cst.Call) and not isinstance(assign.value, tuple(_CONTAINERS)):
                     return True
         return False
+
+
+    @staticmethod
+    def _registered_elsewhere(source: SourceFile, cls: ModuleClass, attr: str) -> bool:
+        """Every module of the container ends up in a registered container assigned to self:
+        `self.body = nn.Sequential(*self.layers)`, `self.blocks = nn.ModuleList(self.layers)`,
+        `nn.ModuleDict(self.heads)` (the plain attribute is then only a second reference)."""
+        for method in cls.methods.values():
+            self_name = _self_name(method)
+            if self_name is None:
+                continue
+            for assign, _, _ in _self_assignments(method, self_name):
+                call = assign.value
+                if not isinstance(call, cst.Call) or source.imports.resolve(call.func) not in _REGISTERED_CONTAINERS:
+                    continue
+                for arg in call.args:
+                    value = arg.value
+                    if (isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute)
+                            and value.func.attr.value in ("values", "items") and not value.args):
+                        value = value.func.value  # nn.ModuleDict(self.heads.items())
+                    if arg.keyword is None and _self_attribute(value, self_name) == attr:
+                        return True
+        return False
+
+
+_REGISTERED_CONTAINERS = frozenset(f"torch.nn.{name}" for name in ("Sequential", "ModuleList", "ModuleDict"))
 
 
 # --- NN108 -----------------------------------------------------------------------------------
