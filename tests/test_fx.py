@@ -466,6 +466,29 @@ def test_graph_rules_report_on_the_trace_at_the_users_lines(run_cli, model):
     assert nn111.startswith("'spare' (Linear) is registered but never used")
 
 
+def test_nn111_in_a_trace_reports_unused_dropout_and_parametric_layers_never_losses_or_activations(run_cli, model):
+    target = model("""\
+import torch.nn as nn
+
+
+class Classifier(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(32, 10)
+        self.criterion = nn.CrossEntropyLoss()
+        self.act = nn.GELU()
+        self.pool = nn.AdaptiveAvgPool1d(1)
+        self.off = nn.Dropout(0.0)
+        self.drop = nn.Dropout(0.2)
+
+    def forward(self, x):
+        return self.fc(x)
+""", "Classifier")
+    result, diagnostics = trace_json(run_cli, "--trace", target, "--select", "NN111", "--input-shape", "4,32")
+    assert found(diagnostics) == [(12, 9, "NN111")]
+    assert diagnostics[0]["message"].startswith("'drop' (Dropout) is registered but never used")
+
+
 def test_scaling_by_a_constant_and_metadata_are_not_layers(project):
     graph = lowered(project, """
         import torch

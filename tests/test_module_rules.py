@@ -384,8 +384,8 @@ def test_nn111_fires_at_the_assignment_of_a_module_nothing_uses():
 
 def test_nn111_message():
     diag = lint(NN111_MODEL, select=["NN111"])[0]
-    assert diag.message == ("'self.drop' (Dropout) is built in __init__ but never used: it never takes effect; "
-                            "call it in forward() or remove it")
+    assert diag.message == ("'self.drop' (Dropout) is built in __init__ but never used: the dropout it configures "
+                            "is never applied; call it in forward() or remove it")
     assert lint(NN111_MODEL, select=["NN111"])[1].message == (
         "'self.gate' (Gate) is built in __init__ but never used: its parameters train nothing and are saved "
         "anyway; call it in forward() or remove it")
@@ -394,3 +394,94 @@ def test_nn111_message():
 def test_nn111_head_used_from_outside_the_class_counts():
     src = NN111_MODEL + "\n\ndef logits(model, x):\n    return model.head(x)\n"
     assert only("NN111", src) == [(11, 9, "NN111"), (14, 9, "NN111"), (28, 9, "NN111")]
+
+
+NN111_WHAT_IT_IS = """\
+import torch
+import torch.nn as nn
+from torch.nn import CrossEntropyLoss
+from mylib import Backbone, DropPath
+
+
+class LabelSmoothing(nn.CrossEntropyLoss):
+    pass
+
+
+class FocalLoss(nn.Module):
+    def __init__(self, gamma=2.0):
+        super().__init__()
+        self.gamma = gamma
+
+    def forward(self, logits, target):
+        return logits.mean()
+
+
+class Quantizer(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("x_min", torch.zeros(1))
+        self.act = nn.ReLU()
+
+    def forward(self, x):
+        return self.act(x).clamp(min=self.x_min)
+
+
+class Scale(nn.Module):
+    def __init__(self, dim):
+        super().__init__()
+        self.gamma = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x):
+        return x * self.gamma
+
+
+class Classifier(nn.Module):
+    def __init__(self, dim=256, classes=10):
+        super().__init__()
+        self.backbone = Backbone(dim)
+        self.head = nn.Linear(dim, classes)
+        self.criterion = nn.CrossEntropyLoss(label_smoothing=0.1)
+        self.smooth = LabelSmoothing()
+        self.focal = FocalLoss()
+        self.aux_loss = CrossEntropyLoss()
+        self.act = nn.SiLU()
+        self.upsample = nn.Upsample(scale_factor=2)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.identity = nn.Identity()
+        self.quant = Quantizer()
+        self.inorm = nn.InstanceNorm2d(dim)
+        self.plain_norm = nn.LayerNorm(dim, elementwise_affine=False)
+        self.no_drop = nn.Dropout(0.0)
+        self.attn_drop = nn.Dropout(0.1)
+        self.drop_path = DropPath(0.1)
+        self.layer_scale = Scale(dim)
+        self.affine_norm = nn.InstanceNorm2d(dim, affine=True)
+        self.spare = nn.Sequential(nn.Linear(dim, dim))
+        self.slots = nn.ModuleList()
+
+    def forward(self, x):
+        return self.head(self.backbone(x))
+"""
+
+
+def test_nn111_never_for_losses_nor_parameterless_modules_except_dropout():
+    # losses are called by training code; an unused activation, Upsample, pool, Identity, a module
+    # with buffers only, a norm without affine parameters or a Dropout(0.0) does nothing either way
+    assert only("NN111", NN111_WHAT_IT_IS) == [(56, 9, "NN111"), (58, 9, "NN111"), (59, 9, "NN111"),
+                                               (60, 9, "NN111"), (61, 9, "NN111")]
+
+
+def test_nn111_message_speaks_of_parameters_only_when_the_module_has_some():
+    messages = [d.message for d in lint(NN111_WHAT_IT_IS, select=["NN111"])]
+    assert messages == [
+        "'self.attn_drop' (Dropout) is built in __init__ but never used: the dropout it configures is never "
+        "applied; call it in forward() or remove it",
+        "'self.layer_scale' (Scale) is built in __init__ but never used: its parameters train nothing and are "
+        "saved anyway; call it in forward() or remove it",
+        "'self.affine_norm' (InstanceNorm2d) is built in __init__ but never used: its parameters train nothing "
+        "and are saved anyway; call it in forward() or remove it",
+        "'self.spare' (Sequential) is built in __init__ but never used: its parameters train nothing and are "
+        "saved anyway; call it in forward() or remove it",
+        # what an empty container will hold is not known: nothing claimed about parameters
+        "'self.slots' (ModuleList) is built in __init__ but never used; call it in forward() or remove it",
+    ]

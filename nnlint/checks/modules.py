@@ -468,9 +468,89 @@ _DYNAMIC_ACCESS = frozenset({"getattr", "children", "named_children", "modules",
                              "get_submodule", "vars"})
 
 
-_PARAMETERLESS = (DROPOUT | ACTIVATION | IDENTITY | POOL | RESHAPE | {"softmax", "log_softmax"}) - {"prelu"}
-_PARAMETERLESS_CLASSES = ("Upsampl", "PixelShuffle", "PixelUnshuffle", "ChannelShuffle", "ZeroPad", "ConstantPad",
-                          "ReflectionPad", "ReplicationPad", "CircularPad", "Fold", "Unfold")
+# torch.nn layer kinds that always have parameters, and those whose `affine` flag decides (default)
+_WITH_PARAMETERS = frozenset({"linear", "conv", "rnn", "embedding", "attention", "prelu"})
+_AFFINE = {"batchnorm": ("affine", True), "groupnorm": ("affine", True), "layernorm": ("elementwise_affine", True),
+           "instancenorm": ("affine", False)}
+_CONTAINER_CLASSES = frozenset({"Sequential", "ModuleList", "ModuleDict"})
+
+
+class _ModuleKinds:
+    """What an unused submodule is, for NN111: "loss", "dropout", "parameters" (it has some),
+    "parameterless", or None (a class nnlint cannot see into)."""
+
+    def __init__(self, source: SourceFile, classes: list[ModuleClass]) -> None:
+        self.source = source
+        self.local = {c.node.name.value: c for c in classes}
+
+    def of(self, built: str, call: cst.BaseExpression | None = None, depth: int = 0) -> str | None:
+        if built.endswith("Loss"):
+            return "loss"  # torch.nn losses, and project criteria named like them
+        if built in self.local:
+            return self._local(self.local[built], depth)
+        if not (isinstance(call, cst.Call) and (self.source.imports.resolve(call.func) or "").startswith("torch.nn.")):
+            return None  # imported from elsewhere: unknown
+        spec = layer_spec(f"torch.nn.{built}")
+        if spec is None:
+            if built in _CONTAINER_CLASSES:
+                return self._contents(call, depth)
+            return "parameters" if built in ("ParameterList", "ParameterDict") else "parameterless"
+        if spec.op in DROPOUT:
+            return "parameterless" if isinstance(call, cst.Call) and _literal_p(call) == 0 else "dropout"
+        if spec.op in _WITH_PARAMETERS:
+            return "parameters"
+        if spec.op in _AFFINE:
+            name, default = _AFFINE[spec.op]
+            flag = _keyword(call, name) if isinstance(call, cst.Call) else None
+            value = default if flag is None else literal(flag)
+            return "parameters" if value is True else "parameterless" if value is False else None
+        return "parameterless"
+
+    def _local(self, cls: ModuleClass, depth: int) -> str | None:
+        """A module class of this file: a loss or dropout by its bases, else by what its methods build."""
+        for base in cls.node.bases:
+            qualified = self.source.imports.resolve(base.value) or ""
+            if qualified.endswith("Loss") or qualified == "torch.nn.modules.loss._Loss":
+                return "loss"
+            spec = layer_spec(qualified)
+            if spec is not None and spec.op in DROPOUT:
+                return "dropout"
+        if depth > 4:
+            return None
+        if collect(cls.node, lambda n: isinstance(n, cst.Call) and (
+                self.source.imports.resolve(n.func) in _PARAMETER_CALLS
+                or isinstance(n.func, cst.Attribute) and n.func.attr.value == "register_parameter")):
+            return "parameters"
+        kinds = self._built_in(cls.node, depth)
+        if "parameters" in kinds:
+            return "parameters"
+        return "parameterless" if cls.bases_known and None not in kinds else None
+
+    def _contents(self, container: cst.Call, depth: int) -> str | None:
+        """nn.Sequential(nn.Linear(...), ...): "parameters" when a module built inside has some."""
+        return "parameters" if "parameters" in self._built_in(container, depth, skip=container) else None
+
+    def _built_in(self, tree: cst.CSTNode, depth: int, skip: cst.CSTNode | None = None) -> set[str | None]:
+        kinds = set()
+        for call in collect(tree, lambda n: isinstance(n, cst.Call) and n is not skip):
+            built = _module_construction(self.source, call, set(self.local))
+            if built is not None:
+                kinds.add(self.of(built, call, depth + 1))
+        return kinds
+
+
+_PARAMETER_CALLS = frozenset({"torch.nn.Parameter", "torch.nn.parameter.Parameter"})
+
+
+def _keyword(call: cst.Call, name: str) -> cst.BaseExpression | None:
+    return next((a.value for a in call.args if a.keyword is not None and a.keyword.value == name), None)
+
+
+def _literal_p(call: cst.Call) -> Any:
+    p = _keyword(call, "p")
+    if p is None and call.args and call.args[0].keyword is None and not call.args[0].star:
+        p = call.args[0].value
+    return literal(p) if p is not None else None
 
 
 class UnusedSubmodule(Rule):
@@ -510,22 +590,24 @@ class UnusedSubmodule(Rule):
                 built = _module_construction(source, assign.value, local)
                 if built and attr not in seen:
                     seen.add(attr)
-                    candidates.append((target, attr, built))
+                    candidates.append((target, attr, built, assign.value))
             if not candidates:
                 continue
             if used is None:
                 used = self._used_names(source)
-            for target, attr, built in candidates:
-                if attr not in used:
-                    spec = layer_spec(f"torch.nn.{built}")
-                    parameterless = (spec.op in _PARAMETERLESS if spec is not None
-                                     else built.startswith(_PARAMETERLESS_CLASSES))
-                    why = "it never takes effect" if parameterless else "its parameters train nothing and are saved anyway"
-                    yield self.report(
-                        target,
-                        f"'{self_name}.{attr}' ({built}) is built in __init__ but never used: {why}; "
-                        "call it in forward() or remove it",
-                    )
+            for target, attr, built, call in candidates:
+                if attr in used:
+                    continue
+                kind = _ModuleKinds(source, classes).of(built, call)
+                if kind in ("loss", "parameterless"):
+                    continue  # a criterion is called by training code; an unused activation or pool does nothing
+                why = {"dropout": ": the dropout it configures is never applied",
+                       "parameters": ": its parameters train nothing and are saved anyway"}.get(kind, "")
+                yield self.report(
+                    target,
+                    f"'{self_name}.{attr}' ({built}) is built in __init__ but never used{why}; "
+                    "call it in forward() or remove it",
+                )
 
     @staticmethod
     def _opaque(forward: cst.FunctionDef) -> bool:

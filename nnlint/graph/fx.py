@@ -578,7 +578,8 @@ def _unused_modules(model: nn.Module, subtrees: set[str], called: set[str], site
 
     Reached: everything inside `subtrees` (leaves called, owners of parameters read, modules
     read but not called), each module in `called` (its children are judged one by one), and
-    every ancestor of those. Modules with no parameters and no buffers are never reported."""
+    every ancestor of those. Losses (called by training code) and modules without parameters are
+    never reported, except a dropout with p > 0 (a configured regularization that does nothing)."""
     subtrees = {r for r in subtrees if r}
     called = {c for c in called if c}
     unused: list[str] = []
@@ -589,9 +590,12 @@ def _unused_modules(model: nn.Module, subtrees: set[str], called: set[str], site
             continue
         if any(c == name or c.startswith(name + ".") for c in called):
             continue
-        if not any(True for _ in module.parameters()) and not any(True for _ in module.buffers()):
-            continue  # nothing to train or save: a placeholder a config turned off (Identity, an empty
-            # Sequential, StochasticDepth in a block without residual, an activation of another mode)
+        if isinstance(module, nn.modules.loss._Loss):
+            continue
+        dropout = isinstance(module, nn.modules.dropout._DropoutNd) and module.p > 0
+        if not dropout and not any(True for _ in module.parameters()):
+            continue  # nothing to train: a placeholder a config turned off (Identity, an empty Sequential,
+            # StochasticDepth in a block without residual, an activation of another mode), a buffer holder
         unused.append(name)
         op, attrs = module_attrs(module)
         site = sites.registered.get(id(module)) or sites.built.get(id(module)) or fallback
