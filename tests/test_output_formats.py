@@ -44,7 +44,7 @@ def confidence(logits):
 """
 
 NN101 = "nn.Dropout(0.5) feeds nn.BatchNorm1d(8) directly; apply dropout after the normalization (variance shift)"
-NN111 = "'self.drop' (Dropout) is built in __init__ but never used: it never takes effect; call it in forward() or remove it"
+NN111 = "'self.drop' (Dropout) is built in __init__ but never used: the dropout it configures is never applied; call it in forward() or remove it"
 NN201 = ("nn.CrossEntropyLoss receives the softmax output of F.softmax(self.fc(x), dim=1) returned by "
          "PetClassifier.forward; cross-entropy applies log-softmax to its input itself, so the softmax is applied "
          "twice and gradients vanish; pass the logits")
