@@ -14,6 +14,7 @@ Everything here is pure: bytes in, plain data out.
 from __future__ import annotations
 
 import bisect
+import difflib
 import json
 import re
 from dataclasses import dataclass, replace
@@ -69,6 +70,11 @@ class NotebookSource:
         return cell.file_lines[min(line - cell.start, len(cell.file_lines) - 1)]
 
 
+    def module_line(self, cell: int, line: int) -> int:
+        """(cell number, line in the cell) -> the module line (what --add-noqa and fixes edit)."""
+        start = next(c.start for c in self.cells if c.number == cell)
+        return start + line - 1
+
     def cell_span(self, span: Span) -> Span:
         """A module span -> the same span relative to its cell."""
         _, line = self.locate(span.line)
@@ -123,6 +129,64 @@ def cell_lines(data: bytes, cell: int) -> list[str] | None:
     except (ValueError, AttributeError, IndexError, TypeError, RecursionError):
         return None
     return ("".join(source) if isinstance(source, list) else str(source)).splitlines()
+
+
+def rewrite_cells(data: bytes, notebook: NotebookSource, fixed: str) -> bytes | None:
+    """The notebook's bytes with the code cells edited as `fixed` (the module text after fixes)
+    says, every other byte unchanged: indent, key order, metadata and outputs stay as they were.
+    None when an edit would touch a line that was IPython syntax (blanked) or span two cells."""
+    raw = data.decode("utf-8-sig")
+    document, _ = _Located(raw).value(_skip_ws(raw, 0))
+    before, after = notebook.text.splitlines(), fixed.splitlines()
+    changes: dict[int, list[tuple[int, int, list[str]]]] = {}
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, before, after, autojunk=False).get_opcodes():
+        if tag == "equal":
+            continue
+        cell = notebook.cell_at(i1 + 1) or (notebook.cell_at(i1) if i1 else None)
+        if cell is None or i2 > cell.start - 1 + cell.length:
+            return None
+        changes.setdefault(cell.number, []).append((i1 - cell.start + 1, i2 - cell.start + 1, after[j1:j2]))
+    edits = []
+    for number, replacements in changes.items():
+        cell = document["cells"][number - 1]
+        original = _cell_text(cell["source"]).splitlines()
+        blanked = before[notebook.module_line(number, 1) - 1:][:len(original)]
+        lines = list(original)
+        for first, last, new in sorted(replacements, reverse=True):
+            if any(original[k] != blanked[k] for k in range(first, min(last, len(original)))):
+                return None  # the edit reaches a magic or shell line: leave the notebook alone
+            lines[first:last] = new
+        ending = "\n" if _cell_text(cell["source"]).endswith("\n") else ""
+        text = "\n".join(lines) + ending
+        start = cell.offsets["source"]
+        _, end = _Located(raw).value(start)
+        edits.append((start, end, _source_json(raw, start, end, cell["source"], text)))
+    for start, end, content in sorted(edits, reverse=True):
+        raw = raw[:start] + content + raw[end:]
+    return (b"\xef\xbb\xbf" if data.startswith(b"\xef\xbb\xbf") else b"") + raw.encode("utf-8")
+
+
+def _cell_text(source: object) -> str:
+    return "".join(source) if isinstance(source, list) else str(source)
+
+
+def _source_json(raw: str, start: int, end: int, old: object, text: str) -> str:
+    """`text` as a cell source value written the way the file writes it: a list of lines with the
+    file's indentation (nbformat's form), or one string."""
+    ascii_only = raw.isascii() and "\\u" in raw
+
+    def dump(value: str) -> str:
+        return json.dumps(value, ensure_ascii=ascii_only)
+
+    if not isinstance(old, list):
+        return dump(text)
+    lines = text.splitlines(keepends=True)
+    if not old or not lines:
+        return "[" + ", ".join(dump(l) for l in lines) + "]"
+    inside = raw[start + 1:end - 1]
+    lead = inside[: len(inside) - len(inside.lstrip())]
+    tail = inside[len(inside.rstrip()):]
+    return "[" + lead + ("," + lead).join(dump(l) for l in lines) + tail + "]"
 
 
 def _is_python(metadata: object) -> bool:

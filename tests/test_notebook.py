@@ -202,3 +202,35 @@ def test_the_per_file_step_never_raises_on_mutated_notebooks():
 def test_reading_a_non_notebook_raises_unreadable():
     with pytest.raises(Unreadable):
         read_notebook("x.ipynb", b"\xff\xfe garbage")
+
+
+LOG_SOFTMAX = "def score(logits):\n    return torch.log(F.softmax(logits, dim=1))"
+
+
+def test_rewrite_cells_changes_only_the_edited_cell_and_keeps_every_other_byte():
+    from nnlint.fixes import apply_fixes
+    from nnlint.notebook import rewrite_cells
+
+    text = notebook(("code", IMPORTS), ("code", "%time x = 1\n" + LOG_SOFTMAX), ("markdown", "done ✓"))
+    document = json.loads(text)
+    document["cells"][1]["outputs"] = [{"output_type": "stream", "name": "stdout", "text": ["CPU times: 1 µs\n"]}]
+    document["metadata"]["widgets"] = {"state": {}}
+    data = json.dumps(document, indent=1, ensure_ascii=False).encode()
+    source = read_notebook("nb.ipynb", data)
+    fixed, applied = apply_fixes("nb.ipynb.py", source.text, FileSettings(resolve_selection(None, [], [], [])))
+    assert [d.code for d in applied] == ["NN208"]
+    new = rewrite_cells(data, source, fixed)
+    expected = dict(document)
+    expected["cells"] = [dict(c) for c in document["cells"]]
+    expected["cells"][1]["source"] = ["%time x = 1\n", "def score(logits):\n",
+                                      "    return F.log_softmax(logits, dim=1)"]
+    assert new == json.dumps(expected, indent=1, ensure_ascii=False).encode()
+
+
+def test_rewrite_cells_refuses_an_edit_that_reaches_a_magic_line():
+    from nnlint.notebook import rewrite_cells
+
+    data = notebook(("code", "!ls\nx = 1")).encode()
+    source = read_notebook("nb.ipynb", data)
+    assert rewrite_cells(data, source, "pass  # changed\nx = 1\n") is None
+    assert rewrite_cells(data, source, "pass\nx = 2\n") == notebook(("code", "!ls\nx = 2")).encode()
