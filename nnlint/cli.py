@@ -230,9 +230,10 @@ def _fix(run: Run, result: RunResult, paths: list[str], stdin: bytes | None, opt
     lint again (--fix) or print the diff (--diff, exits). Returns the new result and the fixed diagnostics."""
     import difflib
 
-    from nnlint.engine import display_path, read_file
-    from nnlint.files import Unreadable, decode_source
-    from nnlint.fixes import apply_fixes, encode_like
+    from nnlint.editable import editable
+    from nnlint.engine import display_path
+    from nnlint.files import Unreadable
+    from nnlint.fixes import apply_fixes
 
     unsafe = opts["unsafe_fixes"]
     stdin_name = opts["stdin_filename"] or "-"
@@ -244,20 +245,26 @@ def _fix(run: Run, result: RunResult, paths: list[str], stdin: bytes | None, opt
     for path in wanted:
         source = linted[path]
         try:
-            data = stdin if source == stdin_name and stdin is not None else read_file(source, run.settings.max_source_bytes)
-            text = decode_source(data)
+            data = stdin if source == stdin_name and stdin is not None else _read_linted(source, run)
+            doc = editable(source, data)
         except Unreadable:
             continue
-        new, applied = apply_fixes(source, text, run.settings_for(source), unsafe, problems)
-        if new == text:
+        found: list = []
+        new, applied = apply_fixes(doc.lint_path, doc.text, run.settings_for(source), unsafe, found)
+        problems += [doc.reported(d) for d in found]
+        encoded = doc.write(new) if new != doc.text else None
+        if encoded is None:
             continue
-        fixed += applied
+        fixed += [doc.reported(d) for d in applied]
         if opts["diff"]:
-            diffs.append("".join(difflib.unified_diff(text.splitlines(True), new.splitlines(True), path, path)))
+            before, after = doc.text, new
+            if doc.notebook is not None:  # a notebook's diff is the one of its JSON, as written
+                before, after = data.decode("utf-8-sig"), encoded.decode("utf-8-sig")
+            diffs.append("".join(difflib.unified_diff(before.splitlines(True), after.splitlines(True), path, path)))
         elif source == stdin_name and stdin is not None:
-            stdin = encode_like(new, data)
+            stdin = encoded
         else:
-            changed.append((source, encode_like(new, data)))
+            changed.append((source, encoded))
     if opts["diff"]:
         click.echo("".join(diffs), nl=False)
         if not opts["quiet"]:
@@ -279,6 +286,13 @@ def _fix(run: Run, result: RunResult, paths: list[str], stdin: bytes | None, opt
     return after, [_displayed(d) for d in fixed]
 
 
+def _read_linted(path: str, run: Run | None) -> bytes:
+    """A linted file's bytes for editing (a notebook's stored outputs do not count to the limit)."""
+    from nnlint.engine import read_file
+
+    return read_file(path, 1 << 31 if run is None or path.endswith(".ipynb") else run.settings.max_source_bytes)
+
+
 def _displayed(d):
     from dataclasses import replace
 
@@ -289,26 +303,30 @@ def _displayed(d):
 
 def _add_noqa(result: RunResult, opts: dict[str, Any]) -> None:
     """--add-noqa: write `# noqa: CODES` on every reported line of the linted files, then exit 0."""
-    from nnlint.engine import display_path, read_file
-    from nnlint.files import Unreadable, decode_source
-    from nnlint.fixes import add_noqa_lines, encode_like
+    from nnlint.editable import editable
+    from nnlint.engine import display_path
+    from nnlint.files import Unreadable
+    from nnlint.fixes import add_noqa_lines
 
     linted = {display_path(p): p for p in result.linted}
-    lines: dict[str, dict[int, set[str]]] = {}
+    reported: dict[str, list] = {}
     for d in result.diagnostics:
         if d.path in linted and not d.code.startswith("NN0") and not d.path.endswith(".onnx"):
-            lines.setdefault(d.path, {}).setdefault(d.line, set()).add(d.code)
+            reported.setdefault(d.path, []).append(d)
     added = 0
-    for path, wanted in sorted(lines.items()):
+    for path, diagnostics in sorted(reported.items()):
         try:
-            data = read_file(linted[path], 1 << 30)
-            text = decode_source(data)
+            doc = editable(linted[path], _read_linted(linted[path], None))
         except Unreadable:
             continue
-        new, count = add_noqa_lines(text, wanted)
-        if new != text:
+        wanted: dict[int, set[str]] = {}
+        for d in diagnostics:
+            wanted.setdefault(doc.text_line(d), set()).add(d.code)
+        new, count = add_noqa_lines(doc.text, wanted)
+        encoded = doc.write(new) if new != doc.text else None
+        if encoded is not None:
             with open(linted[path], "wb") as handle:
-                handle.write(encode_like(new, data))
+                handle.write(encoded)
             added += count
     if not opts["quiet"]:
         click.echo(f"Added {added} noqa directive{'s' if added != 1 else ''}.", err=True)

@@ -234,3 +234,40 @@ def test_rewrite_cells_refuses_an_edit_that_reaches_a_magic_line():
     source = read_notebook("nb.ipynb", data)
     assert rewrite_cells(data, source, "pass  # changed\nx = 1\n") is None
     assert rewrite_cells(data, source, "pass\nx = 2\n") == notebook(("code", "!ls\nx = 2")).encode()
+
+
+def _fixable_notebook():
+    document = json.loads(notebook(("code", IMPORTS), ("code", "%time x = 1\n" + LOG_SOFTMAX),
+                                   ("code", BLOCK)))
+    document["cells"][1]["outputs"] = [{"output_type": "stream", "name": "stdout", "text": ["CPU times: 1 µs\n"]}]
+    return document
+
+
+def test_fix_writes_only_the_edited_cell_and_a_second_run_changes_nothing(project, run_cli):
+    document = _fixable_notebook()
+    path = project("nb.ipynb", json.dumps(document, indent=1, ensure_ascii=False) + "\n")
+    result = run_cli("-q", "--fix", "nb.ipynb")
+    assert [" ".join(line.split(" ")[:3]) for line in result.lines] == ["nb.ipynb:cell 3:1:41: NN101"]
+    document["cells"][1]["source"][-1] = "    return F.log_softmax(logits, dim=1)"
+    assert path.read_text(encoding="utf-8") == json.dumps(document, indent=1, ensure_ascii=False) + "\n"
+    before = path.read_bytes()
+    run_cli("-q", "--fix", "nb.ipynb")
+    assert path.read_bytes() == before
+
+
+def test_diff_shows_the_notebook_json_change_and_writes_nothing(project, run_cli):
+    path = project("nb.ipynb", json.dumps(_fixable_notebook(), indent=1))
+    before = path.read_bytes()
+    result = run_cli("-q", "--diff", "nb.ipynb")
+    assert result.exit_code == 1
+    assert [line for line in result.lines if line.startswith(("-  ", "+  "))] == [
+        '-    "    return torch.log(F.softmax(logits, dim=1))"', '+    "    return F.log_softmax(logits, dim=1)"']
+    assert path.read_bytes() == before
+
+
+def test_add_noqa_writes_into_the_reported_cell_lines(project, run_cli):
+    path = project("nb.ipynb", notebook(("code", IMPORTS), ("code", "!nvidia-smi\n" + BLOCK)))
+    run_cli("-q", "--add-noqa", "nb.ipynb")
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    assert cells[1]["source"] == ["!nvidia-smi\n", BLOCK + "  # noqa: NN101"]
+    assert run_cli("-q", "nb.ipynb").lines == []
