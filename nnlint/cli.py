@@ -88,12 +88,21 @@ def main() -> None:
 @click.option("--diff", is_flag=True, help="Print the fixes as a unified diff instead of writing them (exit 1 if any).")
 @click.option("--show-fixes", is_flag=True, help="With --fix, list the fixes applied per file.")
 @click.option("--add-noqa", is_flag=True, help="Add `# noqa: CODE` to every line with a finding (adopting nnlint).")
+@click.option("--probe", is_flag=True, help="Run each --trace model once on a random CPU batch (NN6 rules). Runs your code.")
+@click.option("--probe-loss", metavar="NAME|PKG.MODULE:FN", help="Loss for --probe when the linted code does not say: "
+              "cross_entropy, nll, bce_with_logits, bce, mse, or fn(output, inputs).")
+@click.option("--probe-batch", type=click.IntRange(min=1), default=8, show_default=True, help="Batch size for --probe.")
+@click.option("--probe-steps", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Train this many steps on the probe batch (NN607).")
+@click.option("--probe-timeout", type=click.FloatRange(min=0, min_open=True), default=60.0, show_default=True,
+              help="Seconds each --probe model may take.")
 def check(paths: tuple[str, ...], **opts: Any) -> None:
     """Lint PATHS (files or directories; `-` reads stdin). Default: the current directory,
     unless only --trace/--trace-config is given."""
     try:
         run, config = _build_run(opts)
         traces = _trace_targets(opts, config)
+        probe = _probe_options(opts) if opts["probe"] else None
         if traces and not paths:
             paths = ()
         elif not paths:
@@ -113,6 +122,11 @@ def check(paths: tuple[str, ...], **opts: Any) -> None:
             stdin_text = None
         if traces:
             result = _merged(result, run.lint_traces(traces))
+        if opts["probe"]:
+            probed, notes = run.lint_probes(traces, probe)
+            result = _merged(result, probed)
+            for note in notes:
+                click.echo(f"nnlint: {note}", err=True)
         if opts["add_noqa"]:
             _add_noqa(result, opts)
         fixed: list = []
@@ -127,11 +141,22 @@ def check(paths: tuple[str, ...], **opts: Any) -> None:
     sys.exit(EXIT_FINDINGS if result.diagnostics and not opts["exit_zero"] else EXIT_CLEAN)
 
 
+def _probe_options(opts: dict[str, Any]) -> Any:
+    from nnlint.probe import ProbeOptions, parse_loss
+    from nnlint.trace import TraceSpecError
+
+    try:
+        loss = parse_loss(opts["probe_loss"]) if opts["probe_loss"] else None
+    except TraceSpecError as exc:
+        raise ConfigError(f"--probe-loss: {exc}") from None
+    return ProbeOptions(loss, opts["probe_batch"], opts["probe_steps"], opts["probe_timeout"])
+
+
 def _trace_targets(opts: dict[str, Any], config: Config) -> list:
     """The models to trace: --trace values, and the config's `trace` list only with --trace-config."""
     if not opts["trace"] and not opts["trace_config"]:
-        if opts["input_shape"]:
-            raise ConfigError("--input-shape needs --trace or --trace-config")
+        if opts["input_shape"] or opts["probe"]:
+            raise ConfigError(f"{'--probe' if opts['probe'] else '--input-shape'} needs --trace or --trace-config")
         return []
     from dataclasses import replace
 
@@ -380,7 +405,7 @@ def rules_command(output_format: str) -> None:
     width = max(len(r["name"]) for r in rows)
     click.echo(f"{'code':<6} {'name':<{width}} sev default  front-ends  fix")
     for r in rows:
-        fe = ",".join(f for f in "SFO" if FRONT_ENDS[f] in r["front_ends"])
+        fe = ",".join(f for f in FRONT_ENDS if FRONT_ENDS[f] in r["front_ends"])
         click.echo(f"{r['code']:<6} {r['name']:<{width}} {r['severity']:<3} {'on' if r['default'] else 'off':<8} "
                    f"{fe:<11} {'yes' if r['fixable'] else ''}".rstrip())
 

@@ -218,7 +218,7 @@ def _lint_text(path: str, text: str, settings: FileSettings, problems: list[Diag
 def _wants_facts(path: str, text: str, settings: FileSettings) -> bool:
     """Facts are extracted when a project rule is enabled and the text can hold any (the
     markers live in nnlint.source.facts); they depend on path and text only (cacheable)."""
-    if not any(r.kind == "project" or r.project_pass for code, r in all_rules().items() if code in settings.enabled):
+    if not any(r.kind in ("project", "probe") or r.project_pass for code, r in all_rules().items() if code in settings.enabled):
         return False
     from nnlint.source.facts import may_have_facts
 
@@ -345,6 +345,9 @@ class Run:
     per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
     force_exclude: bool = False
     jobs: int | None = None
+    # the facts of the last lint_paths/lint_stdin ({path: FileFacts}) and its roots: --probe reads them
+    facts: dict[str, Any] = field(default_factory=dict)
+    roots: list[str] = field(default_factory=list)
 
     def settings_for(self, path: str) -> FileSettings:
         dropped: frozenset[str] = frozenset()
@@ -381,7 +384,21 @@ class Run:
         result.internal_error = failed
         return result
 
+    def lint_probes(self, targets: list, options: Any) -> tuple[RunResult, list[str]]:
+        """--probe: run each named model once on a random batch (nnlint.probe; runs the user's code
+        in a child process) and judge it with the NN6 rules, using the facts of the files linted
+        in this run (which loss the training code applies). Also returns notes for stderr."""
+        from nnlint.probe import probe_targets
+        from nnlint.trace import kept
+
+        outcome = probe_targets(targets, options, self.settings.enabled, self.settings.options, self.facts, self.roots)
+        result = self._collect([], kept(outcome.diagnostics, self.settings, self.settings_for), len(targets))
+        result.internal_error = outcome.internal_error
+        return result, outcome.notes
+
     def _project(self, paths: list[str], results: list[FileResult], roots: list[str] = ()) -> list[Diagnostic]:
+        self.facts.update((path, r.facts) for path, r in zip(paths, results) if r.facts is not None)
+        self.roots = sorted(set(self.roots) | set(roots))
         found, failed = project_diagnostics(list(zip(paths, results)), self.settings_for, self.settings, roots)
         if failed and results:
             results[0].internal_error = True

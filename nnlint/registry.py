@@ -12,7 +12,7 @@ from typing import Any, ClassVar, Iterator
 
 from nnlint.diagnostics import Fix, Severity
 
-FRONT_ENDS = {"S": "source", "F": "torch.fx", "O": "onnx"}
+FRONT_ENDS = {"S": "source", "F": "torch.fx", "O": "onnx", "P": "probe"}
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,8 @@ class Rule:
     # "source": check(source_file, options) once per parsed Python file (nnlint.source.SourceFile);
     # "project": check(project, options) once per run, after every file (nnlint.project.Project);
     # findings name their file (site = nnlint.project.At(path, span));
+    # "probe": check(measured, options) on what `--probe` measured (nnlint.probe; front end "P"),
+    # only when the command line asks for --probe;
     # "tool": NN0 codes, raised by the engine itself.
     kind: ClassVar[str] = "graph"
     # A graph rule that covers the source front end itself: on source files its check() gets the

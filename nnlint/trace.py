@@ -217,27 +217,33 @@ def trace_diagnostics(targets: list[TraceTarget], settings: Any, settings_for: C
         from nnlint.config import ConfigError
 
         raise ConfigError(f"--trace needs torch ({exc}); install it first, e.g. pip install 'nnlint[torch]'") from None
-    from nnlint.files import Unreadable, decode_source
-    from nnlint.suppress import Suppressions, parse_suppressions
-
-    disable_noqa = settings.disable_noqa
-    noqa: dict[str, Suppressions] = {}
     found: list[Diagnostic] = []
     failed = False
     for target in targets:
         outcome = trace_target(target, settings.enabled, settings.options)
         failed |= outcome.internal_error
-        for d in outcome.diagnostics:
-            if d.code not in settings_for(d.path).enabled:
+        found += outcome.diagnostics
+    return kept(found, settings, settings_for), failed
+
+
+def kept(diagnostics: list[Diagnostic], settings: Any, settings_for: Callable[[str], Any]) -> list[Diagnostic]:
+    """The diagnostics each file's selection (per-file-ignores) and noqa comments keep."""
+    from nnlint.files import Unreadable, decode_source
+    from nnlint.suppress import Suppressions, parse_suppressions
+
+    noqa: dict[str, Suppressions] = {}
+    found: list[Diagnostic] = []
+    for d in diagnostics:
+        if d.code not in settings_for(d.path).enabled:
+            continue
+        if not settings.disable_noqa and os.path.isfile(d.path):
+            if d.path not in noqa:
+                try:
+                    with open(d.path, "rb") as handle:
+                        noqa[d.path] = parse_suppressions(decode_source(handle.read()))
+                except (OSError, Unreadable):
+                    noqa[d.path] = Suppressions()
+            if noqa[d.path].suppresses(d.line, d.code):
                 continue
-            if not disable_noqa and os.path.isfile(d.path):
-                if d.path not in noqa:
-                    try:
-                        with open(d.path, "rb") as handle:
-                            noqa[d.path] = parse_suppressions(decode_source(handle.read()))
-                    except (OSError, Unreadable):
-                        noqa[d.path] = Suppressions()
-                if noqa[d.path].suppresses(d.line, d.code):
-                    continue
-            found.append(d)
-    return found, failed
+        found.append(d)
+    return found
