@@ -391,8 +391,8 @@ class Run:
         from nnlint.probe import probe_targets
         from nnlint.trace import kept
 
-        outcome = probe_targets(targets, options, self.settings.enabled, self.settings.options, self.facts, self.roots)
-        result = self._collect([], kept(outcome.diagnostics, self.settings, self.settings_for), len(targets))
+        outcome = probe_targets([(t, options) for t in targets], self.settings.enabled, self.settings.options, self.facts, self.roots)
+        result = self._collect([], kept(outcome.diagnostics, self.settings, self.settings_for), 0)  # --trace counted them
         result.internal_error = outcome.internal_error
         return result, outcome.notes
 

@@ -33,6 +33,8 @@ def run_example(example):
         return _lint_onnx_example(example)
     if example.language == "fx":
         return _lint_fx_example(example)
+    if example.language == "probe":
+        return _probe_examples()[example]
     raise AssertionError(f"no runner for ```{example.language} blocks in {example.code}.md")
 
 
@@ -81,6 +83,58 @@ def _lint_fx_example(example):
             sys.path.remove(tmp)
             sys.modules.pop(module, None)
     return sorted(found, key=Diagnostic.sort_key)
+
+
+_PROBED: dict = {}
+
+
+def _probe_examples():
+    """```probe blocks: a Python module defining a model (the `make` function, else the last
+    class), probed like `nnlint FILE --probe --trace module:make` with the options of its first
+    line (`# nnlint --probe --probe-loss cross_entropy`). Every probe example of every page runs
+    in ONE child process (importing torch costs seconds), once per test session."""
+    if _PROBED:
+        return _PROBED
+    import ast
+    import shlex
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    from nnlint.diagnostics import Diagnostic
+    from nnlint.engine import lint_source
+    from nnlint.probe import ProbeOptions, probe_targets
+    from nnlint.testing import settings
+    from nnlint.trace import kept, parse_shape, parse_target
+
+    probes = [e for e in EXAMPLES if e.language == "probe"]
+    run = settings()
+    with tempfile.TemporaryDirectory() as tmp:
+        jobs, facts, paths = [], {}, {}
+        for example in probes:
+            module = f"{example.code}_{example.kind}{example.index}_probe"
+            path = Path(tmp, f"{module}.py")
+            path.write_text(example.text, encoding="utf-8")
+            paths[example] = str(path)
+            facts[str(path)] = lint_source(str(path), example.text.encode("utf-8"), run).facts
+            tree = ast.parse(example.text)
+            names = [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))]
+            factory = "make" if "make" in names else [n.name for n in tree.body if isinstance(n, ast.ClassDef)][-1]
+            words = shlex.split(example.text.splitlines()[0].lstrip("#"))
+            value = {w: words[i + 1] for i, w in enumerate(words[:-1]) if w.startswith("--probe-") or w == "--input-shape"}
+            shape = parse_shape(value["--input-shape"]) if "--input-shape" in value else None
+            options = ProbeOptions(value.get("--probe-loss"), int(value.get("--probe-batch", 8)),
+                                   int(value.get("--probe-steps", 0)))
+            jobs.append((parse_target(f"{module}:{factory}", shape), options))
+        sys.path.insert(0, tmp)
+        try:
+            outcome = probe_targets(jobs, run.enabled, {}, {p: f for p, f in facts.items() if f is not None})
+        finally:
+            sys.path.remove(tmp)
+        found = kept(outcome.diagnostics, run, lambda path: run)
+        for example in probes:
+            _PROBED[example] = sorted((d for d in found if d.path == paths[example]), key=Diagnostic.sort_key)
+    return _PROBED
 
 
 @pytest.mark.parametrize("example", [e for e in EXAMPLES if e.kind == "bad"], ids=lambda e: f"{e.code}-bad{e.index}")

@@ -85,11 +85,8 @@ def plans(files: dict[str, Any], roots: list[str] = ()) -> dict[str, dict]:
                 value = value[1]
             if not value or value[0] != "call":
                 continue
-            instance = project.instance_of(path, value[1])
-            if instance is None or instance[0] != "class":
-                continue
-            key = f"{os.path.abspath(instance[1].path)}::{instance[1].name}"
-            uses.setdefault(key, []).append((path, use))
+            for key in _class_keys(project, path, value[1]):
+                uses.setdefault(key, []).append((path, use))
     found = {}
     for key, entries in sorted(uses.items()):
         kinds = {use.loss for _, use in entries}
@@ -115,6 +112,23 @@ def plans(files: dict[str, Any], roots: list[str] = ()) -> dict[str, dict]:
                                                    "optimizer": opt.cls, "site": _site(path, opt.weight_decay[1])})
         found[key] = plan
     return found
+
+
+def _class_keys(project: Any, path: str, value: Any) -> list[str]:
+    """How the worker may name the class of a model the training code builds: "abspath::Class"
+    when the class is among the linted files, "module.Class" as imported (the model's file need
+    not be linted: `from models import Net` is enough)."""
+    instance = project.instance_of(path, value)
+    if instance is not None and instance[0] == "class":
+        symbol = instance[1]
+        module = project.module_name(symbol.path)
+        return [f"{os.path.abspath(symbol.path)}::{symbol.name}"] + ([f"{module}.{symbol.name}"] if module else [])
+    if instance is not None or not value or value[0] != "new":
+        return []
+    head, _, rest = value[1].partition(".")
+    target = project.files[path].imports.get(head)
+    absolute = project.absolute_import(path, target) if target else None
+    return [absolute + (f".{rest}" if rest else "")] if absolute else []
 
 
 def _site(path: str, span: Span) -> list:
@@ -168,20 +182,21 @@ class _Child:
         return f"the probe process exited with code {code}"
 
 
-def run_probes(requests: list[dict], timeout: float) -> list[dict]:
+def run_probes(requests: list[dict]) -> list[dict]:
     """One result per request, in order: {"measured": ...} or {"failed": reason, "where": site}.
     A model that hangs or kills the process fails alone: the rest run in a fresh process."""
     results: list[dict] = []
     while len(results) < len(requests):
         pending = requests[len(results):]
         child = _Child(pending)
-        ready = child.next(STARTUP_SECONDS + timeout)
+        ready = child.next(STARTUP_SECONDS)
         if not isinstance(ready, dict):
             why = "timed out while starting" if ready == "timeout" else child.stop()
             child.stop()
             results += [{"spec": r["spec"], "failed": f"the probe could not start: {why}"} for r in pending]
             break
         for request in pending:
+            timeout = request["timeout"]
             result = child.next(timeout)
             if isinstance(result, dict):
                 results.append(result)
@@ -200,24 +215,23 @@ def run_probes(requests: list[dict], timeout: float) -> list[dict]:
 
 # --- the whole --probe step ----------------------------------------------------------------------
 
-def probe_targets(targets: list, options: ProbeOptions, enabled: frozenset[str], rule_options: dict[str, dict],
+def probe_targets(jobs: list[tuple[Any, ProbeOptions]], enabled: frozenset[str], rule_options: dict[str, dict],
                   facts: dict[str, Any] | None = None, roots: list[str] = ()) -> ProbeOutcome:
-    """Probe every target (nnlint.trace.TraceTarget) and run the enabled NN6 rules on what was
-    measured. Diagnostics are unfiltered by noqa (the caller applies the files' comments)."""
+    """Probe every (nnlint.trace.TraceTarget, ProbeOptions) in one child process and run the
+    enabled NN6 rules on what was measured. The caller applies the files' noqa comments."""
     from nnlint.checks.probe import site
-    from nnlint.trace import _diagnostic, _module_path, _one_line
     from nnlint.project import At
+    from nnlint.trace import _diagnostic, _module_path, _one_line
 
-    known = plans(facts or {}, roots) if facts else {}
-    requests = []
-    for target in targets:
-        requests.append({"spec": target.spec, "input_shape": list(target.input_shape) if target.input_shape else None,
-                         "batch": options.batch, "steps": options.steps, "timeout": options.timeout,
-                         "plans": known, "default_loss": options.loss})
+    known = plans(facts, roots) if facts else {}
+    requests = [{"spec": target.spec, "input_shape": list(target.input_shape) if target.input_shape else None,
+                 "batch": options.batch, "steps": options.steps, "timeout": options.timeout,
+                 "plans": known, "default_loss": options.loss} for target, options in jobs]
+    targets = [target for target, _ in jobs]
     outcome = ProbeOutcome([])
     rules = [rule for code, rule in all_rules().items() if code in enabled and rule.kind == "probe"]
     no_loss = []
-    for target, result in zip(targets, run_probes(requests, options.timeout)):
+    for target, result in zip(targets, run_probes(requests)):
         fallback = At(_module_path(target), Span.point())
         if "failed" in result:
             where = site(result.get("where")) or fallback

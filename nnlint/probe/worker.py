@@ -200,11 +200,14 @@ def _custom_loss(spec: str) -> Callable:
 def _plan(model: Any, request: dict) -> dict:
     """What the facts know about the model's class (its loss, penalties, optimizer), else the
     --probe-loss of the command line."""
+    cls = type(model)
     try:
-        key = f"{os.path.abspath(inspect.getsourcefile(type(model)) or '')}::{type(model).__name__}"
+        keys = [f"{os.path.abspath(inspect.getsourcefile(cls) or '')}::{cls.__name__}"]
     except TypeError:
-        key = ""
-    known = request.get("plans", {}).get(key)
+        keys = []
+    keys.append(f"{cls.__module__}.{cls.__qualname__}")
+    plans = request.get("plans", {})
+    known = next((plans[k] for k in keys if k in plans), None)
     if known is not None:
         return {"loss": _Loss(known["loss"]["kind"]), "loss_site": known["loss"]["site"],
                 "regularization": known["regularization"], "optimizer": known["optimizer"]}
