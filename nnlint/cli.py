@@ -408,6 +408,7 @@ def rules_command(output_format: str) -> None:
         fe = ",".join(f for f in FRONT_ENDS if FRONT_ENDS[f] in r["front_ends"])
         click.echo(f"{r['code']:<6} {r['name']:<{width}} {r['severity']:<3} {'on' if r['default'] else 'off':<8} "
                    f"{fe:<11} {'yes' if r['fixable'] else ''}".rstrip())
+    click.echo("front ends: S source, F torch.fx (--trace), O onnx, P probe (runs only with --probe --trace)")
 
 
 @main.command("rule")

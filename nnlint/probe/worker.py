@@ -437,7 +437,9 @@ def main() -> None:
         sys.path.insert(0, cwd)
     import torch
 
-    torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+    # one thread: probe batches are small, and on a shared machine intra-op threads contend
+    # (a small ResNet took 12 s with two threads under load, 0.3 s with one); same numbers every run
+    torch.set_num_threads(1)
 
     def send(data: dict) -> None:
         out.write(MARK + json.dumps(data) + "\n")
