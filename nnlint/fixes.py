@@ -71,6 +71,28 @@ def parses(path: str, text: str) -> bool:
     return True
 
 
+# -- edits rules build ------------------------------------------------------------------------
+_EMPTY = cst.Module(body=[])
+
+
+def one_line_code(node: cst.CSTNode) -> str | None:
+    """A node's code as written, when it fits on one line. (libcst regenerates a multi-line
+    node without the indentation of the block around it, so rules do not rewrite those.)"""
+    code = _EMPTY.code_for_node(node)
+    return None if "\n" in code or "\r" in code else code
+
+
+def add_argument(call: cst.Call, argument: str) -> Edit | None:
+    """An edit that appends `argument` (`bias=False`) to a call, touching only its last
+    argument (or its empty parentheses); None when that part spans several lines."""
+    if not call.args:
+        code = one_line_code(call)
+        return Edit(call, code[:-1].rstrip() + argument + ")") if code is not None and code.endswith(")") else None
+    last = call.args[-1].value
+    code = one_line_code(last)
+    return Edit(last, f"{code}, {argument}") if code is not None else None
+
+
 # -- the fix loop ----------------------------------------------------------------------------
 def _lint(path: str, text: str, settings) -> list[Diagnostic]:
     from nnlint.engine import lint_sources

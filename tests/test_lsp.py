@@ -273,10 +273,11 @@ async def test_quick_fix_is_the_rules_own_fix_and_an_unused_layer_is_tagged_unne
         t.TextDocumentIdentifier(uri(path)), diag.range, t.CodeActionContext([diag])))
     fix = actions[0]
     assert fix.kind == t.CodeActionKind.QuickFix and fix.is_preferred and fix.diagnostics[0].code == "NN208"
-    (text_edit,) = fix.edit.changes[uri(path)]
-    assert text_edit.range.start.line == 5
-    line = LOG_SOFTMAX.splitlines()[5]
-    fixed = line[:text_edit.range.start.character] + text_edit.new_text + line[text_edit.range.end.character:]
+    text_edits = fix.edit.changes[uri(path)]  # the log call goes, softmax -> log_softmax: one line
+    assert {(e.range.start.line, e.range.end.line) for e in text_edits} == {(5, 5)}
+    fixed = LOG_SOFTMAX.splitlines()[5]
+    for e in sorted(text_edits, key=lambda e: e.range.start.character, reverse=True):
+        fixed = fixed[:e.range.start.character] + e.new_text + fixed[e.range.end.character:]
     assert fixed == "    log_probs = F.log_softmax(logits, dim=-1)"
     disable = actions[1]
     assert disable.title == "Disable NN208 for this line" and disable.kind == t.CodeActionKind.QuickFix

@@ -195,25 +195,28 @@ def test_nn108_fires_without_a_training_flag_in_module_methods_only():
 
 def test_nn108_fix_adds_training_self_training():
     diagnostics = lint(NN108_MODEL, select=["NN108"])
-    fixes = [(d.fix.edits[0].span.line, d.fix.edits[0].span.column, d.fix.edits[0].content) for d in diagnostics]
-    assert fixes[:3] == [
-        (14, 13, "F.dropout(self.fc(x), self.p, training=self.training)"),
-        (15, 13, "drop(x, p=0.2, training=self.training)"),
-        (16, 13, "F.dropout2d(x, training=self.training)"),
+    from nnlint.fixes import apply_edits
+
+    fixed = [apply_edits(NN108_MODEL, d.fix.edits).splitlines()[d.line - 1].strip() for d in diagnostics[:3]]
+    assert [d.line for d in diagnostics[:3]] == [14, 15, 16]
+    assert fixed == [
+        "x = F.dropout(self.fc(x), self.p, training=self.training)",
+        "x = drop(x, p=0.2, training=self.training,)",  # the trailing comma stays
+        "x = F.dropout2d(x, training=self.training)",
     ]
     assert all(d.fix.safe and d.fix.message == "Add training=self.training" for d in diagnostics)
     assert diagnostics[0].message == ("F.dropout(...) without training= stays on after model.eval() "
                                       "(it defaults to training=True); pass training=self.training")
 
 
-def test_nn108_fix_replaces_exactly_the_call():
+def test_nn108_fix_appends_to_exactly_the_last_argument():
     (diag,) = lint("import torch.nn as nn, torch.nn.functional as F\n"
                    "class M(nn.Module):\n"
                    "    def forward(me, x):\n"
                    "        return F.dropout(\n            x, 0.5\n        )\n", select=["NN108"])
-    edit = diag.fix.edits[0]
-    assert (edit.span.line, edit.span.column, edit.span.end_line, edit.span.end_column) == (4, 16, 6, 10)
-    assert edit.content.endswith("training=me.training)")
+    (edit,) = diag.fix.edits  # the rest of the multi-line call keeps its layout
+    assert (edit.span.line, edit.span.column, edit.span.end_line, edit.span.end_column) == (5, 16, 5, 19)
+    assert edit.content == "0.5, training=me.training"
 
 
 # --- NN110 constant-weight-init ----------------------------------------------------------------

@@ -101,7 +101,8 @@ def test_lsp_maps_document_uris_to_diagnostics_with_utf16_columns(project, run_c
             "range": _range(29, 25, 60), "severity": 2, "code": "NN208", "source": "nnlint", "message": NN208,
             "data": {"name": "log-of-softmax", "fix": {
                 "message": "use log_softmax with the same dim", "applicability": "safe",
-                "edits": [{"range": _range(29, 25, 60), "newText": "F.log_softmax(logits, dim=1)"}]}},
+                "edits": [{"range": _range(29, 25, 35), "newText": ""}, {"range": _range(29, 59, 60), "newText": ""},
+                          {"range": _range(29, 37, 44), "newText": "log_softmax"}]}},
         },
     ]
 

@@ -111,9 +111,39 @@ def test_nn102_adds_bias_false_where_the_call_omits_it_keeping_the_layout():
     )
     """
     assert fix(code, "NN102") == (textwrap.dedent(code).replace(
-        "padding=1)", "padding=1, bias=False)").replace("        kernel_size=3,\n", "        kernel_size=3,\n        bias=False,\n"),
+        "padding=1)", "padding=1, bias=False)").replace("kernel_size=3,\n", "kernel_size=3, bias=False,\n"),
         ["NN102", "NN102"])
     unsafe_only(code, "NN102")
+
+
+def test_fixes_inside_indented_multiline_calls_keep_every_line_as_written():
+    """libcst regenerates a multi-line node without its block's indentation: fixes touch only
+    the part they change (d2l's ResNeXt block is written like this)."""
+    code = """\
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+
+    class Block(nn.Module):
+        def __init__(self, channels, groups):
+            super().__init__()
+            self.conv = nn.LazyConv2d(channels, kernel_size=3, padding=1,
+                                      groups=groups)
+            self.bn = nn.LazyBatchNorm2d()
+
+        def forward(self, x):
+            y = F.dropout(self.bn(self.conv(x)),
+                          0.1)
+            return torch.log(F.softmax(y,
+                                       dim=1))
+    """
+    chosen = settings(select=["NN102", "NN108", "NN208"])
+    new, applied = apply_fixes("model.py", textwrap.dedent(code), chosen, unsafe=True)
+    assert new == textwrap.dedent(code).replace("groups=groups)", "groups=groups, bias=False)").replace(
+        "0.1)", "0.1, training=self.training)").replace("torch.log(F.softmax(y,", "F.log_softmax(y,").replace(
+        "dim=1))", "dim=1)")
+    assert sorted(d.code for d in applied) == ["NN102", "NN108", "NN208"]
 
 
 def test_nn102_turns_an_explicit_true_into_false_and_fixes_the_constructor_in_init():
@@ -276,3 +306,17 @@ def test_nn203_turns_softmax_into_log_softmax_inside_the_nll_loss_call():
     separate = textwrap.dedent(code).replace("    return F.nll_loss(F.softmax(scores, dim=1), y)",
                                              "    probs = F.softmax(scores, dim=1)\n    return F.nll_loss(probs, y)")
     assert offered(separate, "NN203") == [None]
+
+
+def test_nn201_keeps_a_multiline_input_as_written():
+    code = """\
+    import torch.nn.functional as F
+
+
+    def step(model, batch, targets):
+        return F.cross_entropy(F.softmax(model(batch["image"],
+                                               batch["mask"]), dim=-1), targets)
+    """
+    assert fix(code, "NN201")[0] == textwrap.dedent(code).replace(
+        'F.softmax(model(batch["image"],\n                                           batch["mask"]), dim=-1)',
+        'model(batch["image"],\n                                           batch["mask"])')

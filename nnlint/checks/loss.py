@@ -12,7 +12,7 @@ from typing import Any, Iterator
 
 import libcst as cst
 
-from nnlint.diagnostics import Edit, Fix, Severity
+from nnlint.diagnostics import Edit, Fix, Severity, Span
 from nnlint.graph import LayerGraph
 from nnlint.graph.ops import IDENTITY, RESHAPE
 from nnlint.project import At, Output, Project
@@ -357,8 +357,20 @@ class LogOfSoftmax(Rule):
             return None
         if qualified is None and (isinstance(func.value, cst.Name) and func.value.value in ("self", "nn", "F", "torch")):
             return None
-        replacement = call.with_changes(func=func.with_changes(attr=cst.Name("log_softmax")))
-        return Fix("use log_softmax with the same dim", (Edit(found.log_call, source.code(replacement)),))
+        log = found.log_call
+        if call.lpar or call.rpar or len(log.args) > (0 if log.func is not None and _is_method_log(log, call) else 1):
+            return None
+        # only the log goes and the name changes: the softmax's arguments stay as written
+        outer, inner = source.span(log), source.span(call)
+        before = Span(outer.line, outer.column, inner.line, inner.column)
+        after = Span(inner.end_line, inner.end_column, outer.end_line, outer.end_column)
+        edits = [Edit(span, "") for span in (before, after) if (span.line, span.column) != (span.end_line, span.end_column)]
+        return Fix("use log_softmax with the same dim", (*edits, Edit(func.attr, "log_softmax")))
+
+
+def _is_method_log(log: cst.Call, softmax: cst.Call) -> bool:
+    """`softmax(...).log()` (the softmax is the receiver), as opposed to `torch.log(softmax(...))`."""
+    return isinstance(log.func, cst.Attribute) and log.func.value is softmax
 
 
 class SoftmaxWithoutDim(Rule):

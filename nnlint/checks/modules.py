@@ -11,7 +11,8 @@ from typing import Any, Iterable, Iterator
 
 import libcst as cst
 
-from nnlint.diagnostics import Edit, Fix, Severity
+from nnlint.diagnostics import Fix, Severity
+from nnlint.fixes import add_argument
 from nnlint.graph.ops import ACTIVATION, DROPOUT, IDENTITY, POOL, RESHAPE
 from nnlint.registry import Finding, Rule
 from nnlint.source import SourceFile
@@ -322,12 +323,12 @@ class FunctionalDropoutAlwaysOn(Rule):
                 for call, guarded in _dropout_calls(source, method):
                     if guarded or self._has_flag(call) or literal(self._p(call)) == 0:
                         continue
-                    fixed = self._with_training(call, self_name)
+                    edit = add_argument(call, f"training={self_name}.training")
                     yield self.report(
                         call,
                         f"{source.code(call.func)}(...) without training= stays on after model.eval() "
                         f"(it defaults to training=True); pass training={self_name}.training",
-                        fix=Fix(f"Add training={self_name}.training", (Edit(call, source.code(fixed)),)),
+                        fix=Fix(f"Add training={self_name}.training", (edit,)) if edit is not None else None,
                     )
 
     @staticmethod
@@ -348,19 +349,6 @@ class FunctionalDropoutAlwaysOn(Rule):
             if (arg.keyword is None and index == 1) or (arg.keyword is not None and arg.keyword.value == "p"):
                 return arg.value
         return None
-
-    @staticmethod
-    def _with_training(call: cst.Call, self_name: str) -> cst.Call:
-        flag = cst.Arg(
-            value=cst.Attribute(cst.Name(self_name), cst.Name("training")),
-            keyword=cst.Name("training"),
-            equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")),
-        )
-        args = list(call.args)
-        if args and (args[-1].comma is cst.MaybeSentinel.DEFAULT or (
-                isinstance(args[-1].comma.whitespace_after, cst.SimpleWhitespace) and not args[-1].comma.whitespace_after.value)):
-            args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
-        return call.with_changes(args=[*args, flag])
 
 
 # --- NN110 -----------------------------------------------------------------------------------

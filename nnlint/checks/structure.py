@@ -7,6 +7,7 @@ from typing import Any, Iterable, Iterator
 import libcst as cst
 
 from nnlint.diagnostics import Edit, Fix, Severity
+from nnlint.fixes import add_argument, one_line_code
 from nnlint.graph import LayerGraph, Node
 from nnlint.graph.ir import inside_same_call, neighbours, seen_from
 from nnlint.graph.ops import (ACTIVATION, BATCHNORM, CONV, DROPOUT, IDENTITY, LINEAR, OTHER_NORM, POOL, RESHAPE,
@@ -15,9 +16,6 @@ from nnlint.registry import Finding, Option, Rule
 from nnlint.source.literals import call_arguments, literal
 from nnlint.source.keras import KERAS_LAYERS, TF_FUNCTIONS
 from nnlint.source.torch_nn import TORCH_NN
-
-
-_EMPTY_MODULE = cst.Module(body=[])  # code_for_node: a node's source as written
 
 
 def _via(between: list) -> str:
@@ -62,10 +60,12 @@ def _swapped(drop: Node, norm: Node) -> Fix | None:
     of a Sequential, change."""
     if not neighbours(drop, norm) or not isinstance(drop.site, cst.Call) or not isinstance(norm.site, cst.Call):
         return None
-    code = _EMPTY_MODULE.code_for_node
+    first, second = one_line_code(drop.site), one_line_code(norm.site)
+    if first is None or second is None:
+        return None
     # the two layers trade places; the list's layout (commas, line breaks, comments) stays
     return Fix("Swap the dropout and the normalization (renumbers the Sequential's state_dict keys)",
-               (Edit(drop.site, code(norm.site)), Edit(norm.site, code(drop.site))), safe=False)
+               (Edit(drop.site, second), Edit(norm.site, first)), safe=False)
 
 
 # --- what a layer's constructor said -------------------------------------------------------
@@ -199,21 +199,8 @@ def _bias_off(layer: Node) -> Fix | None:
         return None
     name = _keras_name(layer, "bias")
     message = f"Pass {name}=False (removes the bias from the state_dict)"
-    if name in bound:
-        return Fix(message, (Edit(bound[name], "False"),), safe=False)
-    args = list(call.args)
-    added = cst.Arg(cst.Name("False"), keyword=cst.Name(name), equal=cst.AssignEqual(
-        cst.SimpleWhitespace(""), cst.SimpleWhitespace("")))
-    if args:
-        # the new argument takes the last one's place in the layout: its comma (trailing or
-        # none) moves to the new argument, the last one gets the separator its neighbours use
-        separator = args[-2].comma if len(args) > 1 and isinstance(args[-2].comma, cst.Comma) else cst.Comma(
-            whitespace_after=cst.SimpleWhitespace(" "))
-        added = added.with_changes(comma=args[-1].comma)
-        args[-1] = args[-1].with_changes(comma=separator)
-    return Fix(message, (Edit(call, _EMPTY_MODULE.code_for_node(call.with_changes(args=[*args, added]))),), safe=False)
-
-
+    edit = Edit(bound[name], "False") if name in bound else add_argument(call, f"{name}=False")
+    return Fix(message, (edit,), safe=False) if edit is not None else None
 
 class BatchNormMomentumConvention(Rule):
     """PyTorch's BatchNorm momentum is the weight of the NEW batch statistics (default 0.1);

@@ -23,7 +23,6 @@ _FUNCTIONS = {"torch.nn.functional.softmax", "torch.softmax", "torch.special.sof
               "torch.sigmoid", "torch.special.expit", "tensorflow.nn.softmax", "tensorflow.math.softmax",
               "tensorflow.nn.sigmoid", "tensorflow.math.sigmoid", "tensorflow.sigmoid"}
 _ATOMIC = (cst.Name, cst.Attribute, cst.Call, cst.Subscript, cst.Integer, cst.Float, cst.SimpleString)
-_EMPTY = cst.Module(body=[])
 
 
 @dataclass(frozen=True)
@@ -49,9 +48,11 @@ def rewrites(source: Any) -> Rewrites:
     found = Rewrites()
     if not walk_.acts:
         return found
-    parents = _parents(source.module)
+    from nnlint.fixes import line_starts
+
+    parents, starts = _parents(source.module), line_starts(source.text)
     for call in {id(c): c for c in walk_.acts}.values():
-        rewrite = _act_rewrite(source, call, parents)
+        rewrite = _act_rewrite(source, call, parents, starts)
         if rewrite is not None:
             found.acts[source.span(call)] = rewrite
     logits = {id(node) for kind, node in walk_.loss_inputs if kind == "cross_entropy"}
@@ -68,8 +69,12 @@ def _parents(module: cst.Module) -> dict[int, cst.CSTNode]:
     return parents
 
 
-def _code(node: cst.CSTNode) -> str:
-    return _EMPTY.code_for_node(node)
+def _text(source: Any, node: cst.CSTNode, starts: list[int]) -> str:
+    """The node's text exactly as written (line breaks and indentation kept)."""
+    from nnlint.fixes import edit_range
+
+    start, end = edit_range(starts, source.text, Edit(source.span(node), ""))
+    return source.text[start:end]
 
 
 def _input(source: Any, call: cst.Call) -> cst.BaseExpression | None:
@@ -91,11 +96,11 @@ def _input(source: Any, call: cst.Call) -> cst.BaseExpression | None:
     return None
 
 
-def _act_rewrite(source: Any, call: cst.Call, parents: dict[int, cst.CSTNode]) -> ActRewrite | None:
+def _act_rewrite(source: Any, call: cst.Call, parents: dict[int, cst.CSTNode], starts: list[int]) -> ActRewrite | None:
     inner = _input(source, call)
-    if inner is None:
+    if inner is None or call.lpar:
         return None
-    code = _code(inner)
+    code = _text(source, inner, starts)
     if not isinstance(inner, _ATOMIC) and not inner.lpar:
         code = f"({code})"
     unwrap: tuple[Edit, ...] = (Edit(source.span(call), code),)
