@@ -146,6 +146,40 @@ deep = nn.Sequential(nn.Linear(8, 16), nn.LayerNorm(16), nn.Flatten(), nn.Linear
     assert only("NN104", src) == [(3, 58, "NN104"), (8, 5, "NN104"), (10, 72, "NN104")]
 
 
+NN104_WHAT_STANDS_BETWEEN = """\
+import torch.nn as nn
+
+mlp = nn.Sequential(nn.Linear(64, 128), nn.Dropout(0.1), nn.Linear(128, 128), nn.ReLU())
+features = nn.Sequential(
+    nn.Conv2d(3, 16, 3),
+    nn.BatchNorm2d(16),
+    nn.MaxPool2d(2),
+    nn.Conv2d(16, 32, 3),
+)
+smooth = nn.Sequential(nn.Conv2d(3, 16, 3), nn.AvgPool2d(2), nn.Conv2d(16, 32, 3))
+
+
+def projector(dim, hidden):
+    return nn.Sequential(nn.Linear(dim, hidden), nn.Linear(hidden, dim))
+"""
+
+
+def test_nn104_message_is_true_for_what_stands_between():
+    messages = [(d.line, d.message.split(" with no activation in between: ")[1])
+                for d in lint(NN104_WHAT_STANDS_BETWEEN, select=["NN104"])]
+    assert messages == [
+        # dropout and average pooling are linear: the two layers are one linear map
+        (3, "the two Linear layers collapse into one linear map; add a nonlinearity between them"),
+        # max pooling is nonlinear: the stack does not collapse, it lacks activations
+        (8, "max pooling is the only nonlinearity there, so the Conv stack is missing its activations; "
+            "add one (e.g. ReLU) after nn.Conv2d(3, 16, 3)"),
+        (10, "the two Conv layers collapse into one linear map; add a nonlinearity between them"),
+        # widths unknown: it may be a deliberate low-rank factorization
+        (14, "the two Linear layers collapse into one linear map; add a nonlinearity between them (if this is a "
+             "deliberate low-rank factorization, silence it with # noqa: NN104)"),
+    ]
+
+
 def test_nn104_fires_in_forward_dataflow_at_the_second_call():
     src = """\
 import torch.nn as nn

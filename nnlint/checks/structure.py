@@ -237,6 +237,15 @@ class BatchNormMomentumConvention(Rule):
 _LINEAR_IN_BETWEEN = DROPOUT | RESHAPE | BATCHNORM | OTHER_NORM | POOL | IDENTITY
 
 
+def _nonlinear(node: Node) -> bool:
+    """Max/Lp pooling and per-sample normalizations (LayerNorm, GroupNorm, InstanceNorm) are not
+    linear maps; dropout, reshapes, average pooling and BatchNorm (an affine map at evaluation) are."""
+    if node.op in POOL:
+        cls = str(node.attrs.get("cls", "")).lower()
+        return "max" in cls or "lp" in cls
+    return node.op in OTHER_NORM
+
+
 def _width(node: Node, name: str) -> int | None:
     value = node.attrs.get(name)
     return value if isinstance(value, int) and not isinstance(value, bool) else None
@@ -268,9 +277,23 @@ class MissingNonlinearity(Rule):
                 yield self.report(
                     at,
                     f"{at.label} follows {seen_first.label}{_via(between)} with no activation in between: "
-                    f"the two {noun} layers collapse into one linear map; add a nonlinearity between them",
-                    related=((seen_first, f"{seen_first.label} feeds {at.label} linearly"),),
+                    + self._consequence(first, second, between, noun, width_in, width_out),
+                    related=((seen_first, f"{seen_first.label} feeds {at.label} with no activation"),),
                 )
+
+    @staticmethod
+    def _consequence(first: Node, second: Node, between: list[Node], noun: str, width_in: str, width_out: str) -> str:
+        """What the missing activation means for what stands between: two linear maps compose
+        into one; max pooling or a per-sample normalization is nonlinear, but no activation."""
+        nonlinear = sorted({"max pooling" if n.op in POOL else "normalization" for n in between if _nonlinear(n)})
+        if nonlinear:
+            said = (f"{' and '.join(nonlinear)} {'is' if len(nonlinear) == 1 else 'are'} the only nonlinearity "
+                    f"there, so the {noun} stack is missing its activations; add one (e.g. ReLU) after {first.label}")
+        else:
+            said = f"the two {noun} layers collapse into one linear map; add a nonlinearity between them"
+        if None in (_width(first, width_in), _width(first, width_out), _width(second, width_out)):
+            said += " (if this is a deliberate low-rank factorization, silence it with # noqa: NN104)"
+        return said
 
     @staticmethod
     def _deliberate(graph: LayerGraph, first: Node, second: Node, between: list[Node], width_in: str, width_out: str) -> bool:
