@@ -717,6 +717,36 @@ def test_softmax_without_dim():
     assert nn2(code) == [(6, 39, "NN209"), (7, 7, "NN209"), (8, 5, "NN209"), (9, 5, "NN209")]
 
 
+def test_softmax_without_dim_message_says_what_the_implicit_dim_does_for_the_known_rank():
+    code = """\
+        import torch
+        import torch.nn.functional as F
+
+
+        def postprocess(logits, batch, hidden):
+            scores = F.softmax(logits)
+            flat = F.softmax(logits.view(batch, -1))
+            per_token = F.log_softmax(logits.reshape(batch, -1, 10))
+            pooled = F.softmax(hidden.flatten(1))
+            single = F.softmax(torch.flatten(hidden))
+            return scores, flat, per_token, pooled, single
+    """
+    found = [(d.line, d.message) for d in lint(code, select=["NN209"])]
+    assert found == [
+        (6, "F.softmax without dim picks the axis from the input's rank: dim 1 for a 2-D (batch, classes) input, "
+            "right there but deprecated; dim 0 for a 3-D input, the batch axis of (batch, sequence, classes), so "
+            "each sample's probabilities depend on the rest of the batch; pass dim explicitly (usually dim=-1)"),
+        (7, "F.softmax without dim on this 2-D input picks dim 1, the class axis of (batch, classes): right here, "
+            "but the implicit choice is deprecated; pass dim=1"),
+        (8, "F.log_softmax without dim on this 3-D input picks dim 0, the batch axis: each sample's probabilities "
+            "then depend on the rest of the batch; pass the class axis explicitly (usually dim=-1)"),
+        (9, "F.softmax without dim on this 2-D input picks dim 1, the class axis of (batch, classes): right here, "
+            "but the implicit choice is deprecated; pass dim=1"),
+        (10, "F.softmax without dim on this 1-D input picks dim 0, its only axis: right here, but the implicit "
+             "choice is deprecated; pass dim=0"),
+    ]
+
+
 def test_softmax_with_dim_in_any_form_is_clean():
     code = """
         import torch

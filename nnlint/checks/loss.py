@@ -393,8 +393,42 @@ class SoftmaxWithoutDim(Rule):
                 dim = positional[SOFTMAX_CALLS[qualified]].value
             if dim is not None and not (isinstance(dim, cst.Name) and dim.value == "None"):
                 continue
-            yield self.report(
-                call,
-                f"{source.code(call.func)} without dim picks the axis from the input's rank (deprecated), which "
-                "is wrong for batched or sequence inputs; pass dim explicitly (usually dim=-1 or dim=1)",
-            )
+            rank = _rank(positional[0].value) if SOFTMAX_CALLS[qualified] == 1 and positional else None
+            yield self.report(call, f"{source.code(call.func)} without dim {_implicit_dim(rank)}")
+
+
+def _implicit_dim(rank: int | None) -> str:
+    """What torch's implicit choice (dim 0 for 0-, 1- and 3-D inputs, dim 1 otherwise) does here."""
+    if rank is None:
+        return ("picks the axis from the input's rank: dim 1 for a 2-D (batch, classes) input, right there but "
+                "deprecated; dim 0 for a 3-D input, the batch axis of (batch, sequence, classes), so each sample's "
+                "probabilities depend on the rest of the batch; pass dim explicitly (usually dim=-1)")
+    if rank == 3:
+        return ("on this 3-D input picks dim 0, the batch axis: each sample's probabilities then depend on the "
+                "rest of the batch; pass the class axis explicitly (usually dim=-1)")
+    dim, axis = (0, "its only axis") if rank <= 1 else (1, "the class axis of (batch, classes)") if rank == 2 \
+        else (1, "the channel axis of (batch, channels, ...)")
+    return (f"on this {rank}-D input picks dim {dim}, {axis}: right here, but the implicit choice is deprecated; "
+            f"pass dim={dim}")
+
+
+def _rank(expr: cst.BaseExpression) -> int | None:
+    """The rank of a tensor expression when it is written down: `x.view(b, -1)`, `x.reshape((b, t, c))`,
+    `x.flatten(1)`, `torch.flatten(x, 1)`."""
+    if not isinstance(expr, cst.Call) or any(a.star or a.keyword is not None for a in expr.args):
+        return None
+    func, args = expr.func, [a.value for a in expr.args]
+    if not isinstance(func, cst.Attribute):
+        return None
+    name = func.attr.value
+    if name in ("view", "reshape") and args:
+        if len(args) == 1 and isinstance(args[0], (cst.Tuple, cst.List)):
+            return None if any(e.star for e in args[0].elements) else len(args[0].elements)
+        single = args[0].expression if len(args) == 1 and isinstance(args[0], cst.UnaryOperation) else args[0]
+        return len(args) if len(args) > 1 or isinstance(single, cst.Integer) else None  # view(shape): unknown
+    if name == "flatten" and isinstance(func.value, cst.Name) and func.value.value == "torch":
+        args = args[1:]  # torch.flatten(x, start_dim)
+    if name == "flatten" and len(args) <= 1:
+        start = args[0] if args else cst.Integer("0")
+        return int(start.value) + 1 if isinstance(start, cst.Integer) else None
+    return None
