@@ -383,7 +383,60 @@ def test_nn303_silent_with_unscale_or_without_scaler():
     assert only(code, "NN303") == []
 
 
+AMP_OPTIONAL = """\
+import torch
+import torch.nn.functional as F
+
+
+def train_epoch(model, loader, optimizer, scaler, use_amp, max_norm=1.0):
+    model.train()
+    for data, target in loader:
+        optimizer.zero_grad(set_to_none=True)
+        with torch.autocast("cuda", enabled=use_amp):
+            loss = F.cross_entropy(model(data), target)
+        if use_amp:
+            scaler.scale(loss).backward()
+            {unscale}
+            torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+            scaler.step(optimizer)
+            scaler.update()
+        else:
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+            optimizer.step()
+"""
+
+
+def test_nn303_reports_only_the_clip_of_the_amp_branch():
+    # the PyTorch examples' `if use_amp: ... else: ...` loop: the plain branch clips real gradients
+    assert only(AMP_OPTIONAL.format(unscale="scaler.unscale_(optimizer)"), "NN303") == []
+    assert only(AMP_OPTIONAL.format(unscale="pass"), "NN303") == [(14, 13, "NN303")]
+
+
 # -- NN304 missing-zero-grad ------------------------------------------------------------------
+DIST_AUTOGRAD = """\
+import torch
+import torch.distributed.autograd as dist_autograd
+import torch.nn.functional as F
+from torch.distributed.optim import DistributedOptimizer
+
+
+def run_trainer(model, loader, epochs=5):
+    optimizer = DistributedOptimizer(torch.optim.SGD, model.parameter_rrefs(), lr=0.05)
+    for _ in range(epochs):
+        for data, target in loader:
+            with dist_autograd.context() as context_id:
+                loss = F.cross_entropy(model(data), target)
+                {backward}
+                optimizer.step(context_id)
+"""
+
+
+def test_nn304_silent_on_distributed_autograd_loops():
+    # gradients live in the per-iteration autograd context: there is nothing to zero
+    assert only(DIST_AUTOGRAD.format(backward="dist_autograd.backward(context_id, [loss])"), "NN304") == []
+    assert only(DIST_AUTOGRAD.format(backward="loss.backward()"), "NN304") == [(13, 17, "NN304")]
+
 
 def test_nn304_loop_never_zeroes():
     code = loop("loss = loss_fn(model(x), y)", "loss.backward()", "optimizer.step()")

@@ -159,6 +159,9 @@ class ClippingUnscaledGradients(TrainingRule):
                     continue
                 if any(u.order < clip.order and not u.exclusive(clip) for u in loop.of("unscale")):
                     continue
+                scaled = [b for b in loop.of("backward") if "scale(" in b.receiver]
+                if scaled and all(b.exclusive(clip) for b in scaled):
+                    continue  # the clip of the branch without AMP: its gradients are not scaled
                 if not any(s.order > clip.order for s in loop.of("step")):
                     continue
                 findings.append(self.report(
@@ -183,6 +186,8 @@ class MissingZeroGrad(TrainingRule):
         for loop in facts.loops if not facts.other_framework else ():
             if loop.kind == "function" or loop.of("zero_grad"):
                 continue
+            if all(b.detail == "distributed" for b in loop.of("backward")):
+                continue  # distributed autograd: gradients live in the iteration's context, nothing to zero
             backward = loop.of("backward")[0]
             findings.append(self.report(
                 backward.span, "gradients accumulate across iterations: this loop calls backward() and "

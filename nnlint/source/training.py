@@ -772,7 +772,7 @@ class _Walker:
         receiver = SourceFile.code(func.value) if isinstance(func, cst.Attribute) else ""
         add = lambda kind, recv="", detail="": out.append(_Raw(kind, call, branch, depth, guarded, recv, detail))  # noqa: E731
         if name == "backward":
-            add("backward", receiver)
+            add("backward", receiver, "distributed" if ex.qualify(func) == "torch.distributed.autograd.backward" else "")
         elif name in ("zero_grad", "clear_grad", "clear_gradients"):
             add("zero_grad", receiver)
         elif name in ("zero_", "detach_") and receiver.endswith((".grad", ".grad.data")):
