@@ -2,6 +2,7 @@
 .pre-commit-hooks.yaml into a fresh virtualenv (from the package registry) and runs it in a
 git repository with a buggy model."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -87,3 +88,22 @@ def test_pre_commit_hook_fails_on_the_bug_and_passes_once_fixed(hook_repo, tmp_p
     passed = _try_repo(hook_repo, project, "--all-files")
     assert passed.returncode == 0, passed.stdout + passed.stderr
     assert "NN101" not in passed.stdout
+
+
+def _notebook(code: str) -> str:
+    lines = code.splitlines(keepends=True)
+    cell = {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": lines}
+    return json.dumps({"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}, indent=1)
+
+
+@pytest.mark.slow
+def test_pre_commit_hook_lints_notebooks(hook_repo, tmp_path):
+    project = _project(tmp_path, hook_repo[1], {"explore.ipynb": _notebook("%matplotlib inline\n" + BUGGY)})
+    failed = _try_repo(hook_repo, project, "--all-files")
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert NN101.replace("net.py:3:", "explore.ipynb:cell 1:4:") in failed.stdout.splitlines()
+
+    fixed = BUGGY.replace("nn.Dropout(0.5), nn.BatchNorm1d(8)", "nn.BatchNorm1d(8), nn.Dropout(0.5)")
+    (project / "explore.ipynb").write_text(_notebook("%matplotlib inline\n" + fixed), encoding="utf-8")
+    passed = _try_repo(hook_repo, project, "--all-files")
+    assert passed.returncode == 0, passed.stdout + passed.stderr
