@@ -196,6 +196,9 @@ def test_sarif_is_valid_against_the_official_schema_and_reads_as_github_expects(
         return {"artifactLocation": {"uri": "src/pets.py", "uriBaseId": "%SRCROOT%"},
                 "region": {"startLine": line, "startColumn": column, "endLine": end_line, "endColumn": end_column}}
 
+    gitlab = json.loads(run_cli("-q", "--output-format", "gitlab", ".").stdout)
+    assert [r.pop("partialFingerprints") for r in run["results"]] == [
+        {"nnlintFingerprint/v1": issue["fingerprint"]} for issue in gitlab]
     assert run["results"] == [
         {"ruleId": "NN101", "ruleIndex": 0, "level": "warning", "message": {"text": NN101},
          "locations": [{"physicalLocation": where(5, 69, 5, 84)}],  # code points: the emoji count one each

@@ -8,6 +8,7 @@ other encodings, source display, fingerprints), `doc_url` is the config's rule-p
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import os
 from typing import Callable
@@ -52,6 +53,23 @@ def repo_relative(path: str, root: str | None) -> str | None:
     if absolute != base and not absolute.startswith(base.rstrip(os.sep) + os.sep):
         return None
     return os.path.relpath(absolute, base).replace(os.sep, "/")
+
+
+def fingerprints(diagnostics: list[Diagnostic], source_line: Callable[..., str | None] | None,
+                 root: str | None) -> list[str]:
+    """A stable identity per finding, for CI services that follow findings across commits
+    (GitLab's `fingerprint`, SARIF's `partialFingerprints`): a hash of the repository path, the
+    code, the message and the reported line's stripped text, never the line number, so a finding
+    keeps it when lines are added above; identical findings in one file differ by their order."""
+    seen: dict[tuple, int] = {}
+    found = []
+    for d in diagnostics:
+        text = (source_line(d.path, d.span.line, d.cell) if source_line else None) or ""
+        key = (repo_relative(d.path, root) or d.path, d.code, d.message, text.strip())
+        seen[key] = seen.get(key, -1) + 1
+        digest = "\0".join((*key, str(seen[key]))).encode("utf-8", "surrogatepass")
+        found.append(hashlib.sha256(digest).hexdigest())
+    return found
 
 
 __all__ = ["Diagnostic", "FORMATS", "formatter"]

@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Callable
 from urllib.parse import quote
 
 from nnlint import __version__
 from nnlint.diagnostics import Diagnostic, Severity, Span
 from nnlint.docs import rule_page, rule_url, sections
 from nnlint.registry import all_rules
-from nnlint.report import repo_relative, severity
+from nnlint.report import fingerprints, repo_relative, severity
 
 SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 INFORMATION_URI = "https://github.com/nnlint/nnlint"
 SRCROOT = "%SRCROOT%"
+FINGERPRINT = "nnlintFingerprint/v1"
 LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 
 
@@ -62,7 +64,7 @@ def _notebook_span(d: Diagnostic) -> Span | None:
     return Span.point(d.file_line, 1) if d.file_line else None
 
 
-def _result(d: Diagnostic, index: int, root: str | None) -> dict:
+def _result(d: Diagnostic, index: int, root: str | None, fingerprint: str) -> dict:
     result: dict = {
         "ruleId": d.code,
         "ruleIndex": index,
@@ -76,13 +78,15 @@ def _result(d: Diagnostic, index: int, root: str | None) -> dict:
              "message": {"text": r.message if r.cell is None else f"cell {r.cell}, line {r.span.line}: {r.message}"}}
             for number, r in enumerate(d.related, 1)
         ]
+    # GitHub follows an alert across commits by these (stable when lines move)
+    result["partialFingerprints"] = {FINGERPRINT: fingerprint}
     if d.cell is not None:
         result["properties"] = {"cell": d.cell, "cellLine": d.span.line, "cellColumn": d.span.column}
     return result
 
 
 def format_sarif(diagnostics: list[Diagnostic], doc_url: str | None = None, root: str | None = None,
-                 **_: object) -> str:
+                 source_line: Callable[..., str | None] | None = None, **_: object) -> str:
     codes = sorted({d.code for d in diagnostics})
     index = {code: i for i, code in enumerate(codes)}
     run = {
@@ -90,7 +94,8 @@ def format_sarif(diagnostics: list[Diagnostic], doc_url: str | None = None, root
                             "informationUri": INFORMATION_URI,
                             "rules": [_descriptor(code, doc_url) for code in codes]}},
         "originalUriBaseIds": {SRCROOT: {"uri": Path(root or ".").resolve().as_uri().rstrip("/") + "/"}},
-        "results": [_result(d, index[d.code], root) for d in diagnostics],
+        "results": [_result(d, index[d.code], root, fingerprint)
+                    for d, fingerprint in zip(diagnostics, fingerprints(diagnostics, source_line, root))],
         "columnKind": "unicodeCodePoints",
     }
     log = {"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}
