@@ -11,7 +11,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable
 
-import libcst as cst
+from nnlint import lazy_libcst as cst
 
 from nnlint.diagnostics import Diagnostic, Edit, Fix, Related, Span
 from nnlint.discovery import _matches, discover

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-import libcst as cst
+from nnlint import lazy_libcst as cst
 
 from nnlint.diagnostics import Edit, Fix, Severity, Span
 from nnlint.graph import LayerGraph

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
-import libcst as cst
+from nnlint import lazy_libcst as cst
 
 from nnlint.diagnostics import Fix, Severity
 from nnlint.fixes import add_argument
@@ -151,7 +151,7 @@ def _self_assignments(method: cst.FunctionDef, self_name: str) -> Iterator[tuple
 
 # --- NN107 -----------------------------------------------------------------------------------
 _REGISTERS = frozenset({"add_module", "register_module", "setattr"})
-_CONTAINERS = {cst.List: "list", cst.Tuple: "tuple", cst.Dict: "dict", cst.ListComp: "list", cst.DictComp: "dict"}
+_CONTAINERS = {"List": "list", "Tuple": "tuple", "Dict": "dict", "ListComp": "list", "DictComp": "dict"}  # by class name
 
 
 class UnregisteredSubmodule(Rule):
@@ -179,7 +179,7 @@ class UnregisteredSubmodule(Rule):
                 if self_name is None:
                     continue
                 for assign, target, attr in _self_assignments(method, self_name):
-                    container = _CONTAINERS.get(type(assign.value))
+                    container = _CONTAINERS.get(type(assign.value).__name__)
                     if container is None or attr in reported:
                         continue
                     modules = self._modules_in(source, assign.value, local)
@@ -234,7 +234,7 @@ class UnregisteredSubmodule(Rule):
             if self_name is None:
                 continue
             for assign, _, name in _self_assignments(method, self_name):
-                if name == attr and isinstance(assign.value, cst.Call) and not isinstance(assign.value, tuple(_CONTAINERS)):
+                if name == attr and isinstance(assign.value, cst.Call) and type(assign.value).__name__ not in _CONTAINERS:
                     return True
         return False
 

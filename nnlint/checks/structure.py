@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Iterator
 
-import libcst as cst
+from nnlint import lazy_libcst as cst
 
 from nnlint.diagnostics import Edit, Fix, Severity
 from nnlint.fixes import add_argument, one_line_code
@@ -520,15 +520,15 @@ def literal_tuple(expr: cst.BaseExpression) -> Any:
     return literal(expr)
 
 
-_FOLD = {cst.Add: lambda a, b: a + b, cst.Subtract: lambda a, b: a - b, cst.Multiply: lambda a, b: a * b}
+_FOLD = {"Add": lambda a, b: a + b, "Subtract": lambda a, b: a - b, "Multiply": lambda a, b: a * b}  # by class name
 
 
 def _folded(expr: cst.BaseExpression) -> Any:
     """A literal, or + - * of int literals (`7 * 7 * 64`)."""
-    if isinstance(expr, cst.BinaryOperation) and type(expr.operator) in _FOLD:
+    if isinstance(expr, cst.BinaryOperation) and type(expr.operator).__name__ in _FOLD:
         a, b = _folded(expr.left), _folded(expr.right)
         if isinstance(a, int) and isinstance(b, int) and not isinstance(a, bool) and not isinstance(b, bool):
-            return _FOLD[type(expr.operator)](a, b)
+            return _FOLD[type(expr.operator).__name__](a, b)
         return None
     return literal(expr)
 

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
-import libcst as cst
+from nnlint import lazy_libcst as cst
 
 from nnlint.diagnostics import Span
 from nnlint.source.imports import ImportResolver
 
-_EMPTY = cst.Module(body=[])
+
+@cache
+def _empty_module() -> cst.Module:
+    return cst.Module(body=[])
 
 
 @dataclass
@@ -43,7 +47,7 @@ class SourceFile:
 
     @staticmethod
     def code(node: cst.CSTNode) -> str:
-        return _EMPTY.code_for_node(node)
+        return _empty_module().code_for_node(node)
 
 
 def layer_graphs(source: SourceFile) -> list:

@@ -11,17 +11,17 @@ from __future__ import annotations
 
 from typing import Any
 
-import libcst as cst
+from nnlint import lazy_libcst as cst
 
 from nnlint.source.literals import call_arguments, literal
 from nnlint.source.walk import walk
 
 _AMBIGUOUS = object()
-_FOLD = {
-    cst.Add: lambda a, b: a + b,
-    cst.Subtract: lambda a, b: a - b,
-    cst.Multiply: lambda a, b: a * b,
-    cst.FloorDivide: lambda a, b: a // b if b else None,
+_FOLD = {  # by libcst operator class name (nnlint.lazy_libcst: no libcst at import time)
+    "Add": lambda a, b: a + b,
+    "Subtract": lambda a, b: a - b,
+    "Multiply": lambda a, b: a * b,
+    "FloorDivide": lambda a, b: a // b if b else None,
 }
 
 
@@ -29,8 +29,7 @@ def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-_BINDING_TARGETS = (cst.AssignTarget, cst.AnnAssign, cst.AugAssign, cst.For, cst.AsName, cst.NamedExpr,
-                    cst.CompFor)
+_BINDING_TARGETS = frozenset({"AssignTarget", "AnnAssign", "AugAssign", "For", "AsName", "NamedExpr", "CompFor"})
 
 
 def _target_names(target: cst.BaseExpression, names: set[str]) -> None:
@@ -50,7 +49,7 @@ def bound_names(body: cst.CSTNode) -> set[str]:
     for node in walk(body, prune=lambda n: isinstance(n, nested)):
         if node is not body and isinstance(node, (cst.FunctionDef, cst.ClassDef)):
             names.add(node.name.value)
-        elif isinstance(node, _BINDING_TARGETS):
+        elif type(node).__name__ in _BINDING_TARGETS:
             target = node.name if isinstance(node, cst.AsName) else node.target
             _target_names(target, names)
         elif isinstance(node, (cst.Global, cst.Nonlocal)):
@@ -150,7 +149,7 @@ class Constants:
         if isinstance(expr, cst.Name):
             return names(expr.value)
         if isinstance(expr, cst.BinaryOperation):
-            fold = _FOLD.get(type(expr.operator))
+            fold = _FOLD.get(type(expr.operator).__name__)
             if fold is None:
                 return None
             left, right = self._fold(expr.left, scope, names), self._fold(expr.right, scope, names)

@@ -33,9 +33,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, Callable, Iterator, Sequence
 
-import libcst as cst
+from nnlint import lazy_libcst as cst
 
 from nnlint.diagnostics import Span
 from nnlint.source.imports import _statements, canonical, dotted_name
@@ -199,11 +200,13 @@ def _keras_name(qualified: str | None) -> str | None:
 
 
 # -- the walk -------------------------------------------------------------------------------
-_EMPTY = cst.Module(body=[])
+@cache
+def _empty_module() -> cst.Module:
+    return cst.Module(body=[])
 
 
 def _code(node: cst.CSTNode) -> str:
-    return _EMPTY.code_for_node(node)
+    return _empty_module().code_for_node(node)
 
 
 def _short(node: cst.CSTNode, limit: int = 48) -> str:
@@ -978,7 +981,9 @@ def _target_names(target: cst.CSTNode) -> Iterator[str]:
         yield from _target_names(target.value)
 
 
-class _Assigned(cst.CSTVisitor):
+class _AssignedNames:
+    """The visit methods of a libcst visitor; the class is made on first use (nnlint.lazy_libcst)."""
+
     def __init__(self) -> None:
         self.names: set[str] = set()
 
@@ -1015,8 +1020,13 @@ class _Assigned(cst.CSTVisitor):
         return False
 
 
+@cache
+def _assigned_visitor() -> type:
+    return type("_Assigned", (_AssignedNames, cst.CSTVisitor), {})
+
+
 def _assigned_names(node: cst.CSTNode) -> set[str]:
-    visitor = _Assigned()
+    visitor = _assigned_visitor()()
     node.visit(visitor)
     return visitor.names
 

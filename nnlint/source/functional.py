@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-import libcst as cst
+from nnlint import lazy_libcst as cst
 
 from nnlint.graph import LayerGraph, Node
 from nnlint.source import SourceFile
@@ -417,10 +417,10 @@ def short_text(expr: cst.CSTNode, depth: int = 0) -> str:
     if isinstance(expr, cst.Subscript):
         return f"{short_text(expr.value, depth)}[...]"
     if isinstance(expr, cst.BinaryOperation):
-        op = _OPERATORS.get(type(expr.operator), "?")
+        op = _OPERATORS.get(type(expr.operator).__name__, "?")
         return f"{short_text(expr.left, depth + 1)} {op} {short_text(expr.right, depth + 1)}"
     if isinstance(expr, cst.AugAssign):
-        op = _OPERATORS.get(type(expr.operator), "?")
+        op = _OPERATORS.get(type(expr.operator).__name__, "?")
         return f"{short_text(expr.target, depth)} {op}= {short_text(expr.value, depth + 1)}"
     if isinstance(expr, (cst.Integer, cst.Float, cst.SimpleString)):
         return expr.value
@@ -429,9 +429,9 @@ def short_text(expr: cst.CSTNode, depth: int = 0) -> str:
     return "..."
 
 
-_OPERATORS = {cst.Add: "+", cst.Subtract: "-", cst.Multiply: "*", cst.Divide: "/", cst.MatrixMultiply: "@",
-              cst.FloorDivide: "//", cst.Power: "**", cst.Modulo: "%", cst.AddAssign: "+", cst.SubtractAssign: "-",
-              cst.MultiplyAssign: "*", cst.DivideAssign: "/"}
+_OPERATORS = {"Add": "+", "Subtract": "-", "Multiply": "*", "Divide": "/", "MatrixMultiply": "@",  # by class name
+              "FloorDivide": "//", "Power": "**", "Modulo": "%", "AddAssign": "+", "SubtractAssign": "-",
+              "MultiplyAssign": "*", "DivideAssign": "/"}
 
 
 def _function(qualified: str) -> Fn | None:

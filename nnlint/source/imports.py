@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-import libcst as cst
+from nnlint import lazy_libcst as cst
 
 _AMBIGUOUS = object()
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-import libcst as cst
+from nnlint import lazy_libcst as cst
 
 from nnlint.graph import LayerGraph, Node
 from nnlint.graph.ir import mark_entry

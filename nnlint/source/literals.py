@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import libcst as cst
+from nnlint import lazy_libcst as cst
 
 UNKNOWN = None
 

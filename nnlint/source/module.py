@@ -15,7 +15,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-import libcst as cst
+from nnlint import lazy_libcst as cst
 
 from nnlint.graph import LayerGraph, Node
 from nnlint.source import SourceFile

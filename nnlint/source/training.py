@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 
-import libcst as cst
+from nnlint import lazy_libcst as cst
 
 from nnlint.diagnostics import Span
 from nnlint.source import SourceFile
@@ -233,11 +233,12 @@ def _targets(target: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
         yield target
 
 
-_SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
+def _scopes() -> tuple[type, ...]:
+    return (cst.FunctionDef, cst.ClassDef, cst.Lambda)
 
 
 def _prune_scopes(node: cst.CSTNode) -> bool:
-    return isinstance(node, _SCOPES)
+    return isinstance(node, _scopes())
 
 
 class _Indexer:
@@ -1387,7 +1388,7 @@ def _keyword_span(span: Span, kind: str) -> Span:
 def _loops_in(body: Iterable[cst.CSTNode]) -> list[tuple[cst.CSTNode, bool]]:
     """Every for/while statement in a block (not inside nested defs), with `nested` = inside another loop."""
     found: list[tuple[cst.CSTNode, bool]] = []
-    stop = (*_SCOPES, cst.For, cst.While, cst.BaseExpression)
+    stop = (*_scopes(), cst.For, cst.While, cst.BaseExpression)
 
     def loop(node: cst.CSTNode, depth: int) -> None:
         found.append((node, depth > 0))
@@ -1403,7 +1404,7 @@ def _loops_in(body: Iterable[cst.CSTNode]) -> list[tuple[cst.CSTNode, bool]]:
     for stmt in body:
         if isinstance(stmt, (cst.For, cst.While)):
             loop(stmt, 0)
-        elif not isinstance(stmt, _SCOPES):
+        elif not isinstance(stmt, _scopes()):
             block(stmt, 0)
     return found
 
@@ -1463,8 +1464,8 @@ class _PenaltyFinder:
 
     @staticmethod
     def _nodes(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
-        for n in walk(root, lambda x: isinstance(x, _SCOPES)):
-            if n is root or not isinstance(n, _SCOPES):
+        for n in walk(root, lambda x: isinstance(x, _scopes())):
+            if n is root or not isinstance(n, _scopes()):
                 yield n
 
     def _accumulator(self, loop: cst.For, scope: Scope) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Callable, Iterator
 
-import libcst as cst
+from nnlint import lazy_libcst as cst
 
 _SKIP = ("whitespace", "lpar", "rpar", "comma", "leading_lines", "header", "footer", "semicolon",
          "lines_after_decorators", "newline", "equal", "colon", "dot")
