@@ -6,6 +6,7 @@ Exit codes: 0 nothing found, 1 findings, 2 usage/config/internal error (like ruf
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ import click
 from nnlint import __version__
 from nnlint.config import Config, ConfigError, discover_config, validate_codes
 from nnlint.engine import FileSettings, Run, RunResult
+from nnlint.progress import Progress
 from nnlint.registry import FRONT_ENDS, all_rules, get_rule
 from nnlint.report import FORMATS, formatter
 from nnlint.selection import resolve_selection
@@ -77,7 +79,11 @@ def main() -> None:
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Read settings from this file only.")
 @click.option("--isolated", is_flag=True, help="Ignore every configuration file.")
 @click.option("--stdin-filename", help="The path to report for source read from `-`.")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes (default: CPU count).")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes (default: the CPUs this process may use).")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the cache.")
+@click.option("--cache-dir", type=click.Path(file_okay=False), envvar="NNLINT_CACHE_DIR",
+              help="Cache directory (default: .nnlint_cache in the project root; env NNLINT_CACHE_DIR).")
+@click.option("--clear-cache", is_flag=True, help="Remove the cache before linting.")
 @click.option("-q", "--quiet", is_flag=True, help="No summary line on stderr.")
 @click.option("--trace", multiple=True, metavar="PKG.MODULE:FACTORY",
               help="Build this model (a class or zero-argument function) and lint its torch.fx trace. Runs your code.")
@@ -135,6 +141,8 @@ def check(paths: tuple[str, ...], **opts: Any) -> None:
     except ConfigError as exc:
         click.echo(f"nnlint: error: {exc}", err=True)
         sys.exit(EXIT_ERROR)
+    if run.progress is not None:
+        run.progress.close()
     _print(result, opts, stdin_text, fixed, config.doc_url)
     if result.internal_error:
         sys.exit(EXIT_ERROR)
@@ -202,7 +210,39 @@ def _build_run(opts: dict[str, Any]) -> tuple[Run, Config]:
     exclude += tuple(config.extend_exclude) + tuple(cli["extend_exclude"] or ())
     settings = FileSettings(enabled, config.rule_options, opts["disable_noqa"], config.max_source_bytes, config.max_graph_bytes)
     run = Run(settings, str(config.root), exclude, per_file, opts["force_exclude"], opts["jobs"])
+    run.cache = _open_cache(opts, config)
+    run.progress = Progress.for_terminal(opts["quiet"])
     return run, config
+
+
+def _cache_directory(cache_dir: str | None, config: Config) -> str:
+    """--cache-dir / NNLINT_CACHE_DIR, else the config's cache-dir (relative to the config file),
+    else .nnlint_cache in the project root."""
+    from nnlint.cache import DIRECTORY_NAME, project_root
+
+    if cache_dir:
+        return cache_dir
+    if config.cache_dir:
+        return os.path.join(str(config.root), config.cache_dir)
+    return os.path.join(str(config.root) if config.path else project_root(os.getcwd()), DIRECTORY_NAME)
+
+
+def _open_cache(opts: dict[str, Any], config: Config) -> Any:
+    """The run's cache (nnlint.cache.Cache), or None: --no-cache, or a directory that cannot be
+    written (one warning; the run goes on without a cache)."""
+    from nnlint.cache import Cache, CacheUnavailable, clear, project_root
+
+    directory = _cache_directory(opts["cache_dir"], config)
+    if opts["clear_cache"]:
+        clear(directory)
+    if opts["no_cache"]:
+        return None
+    root = str(config.root) if config.path else project_root(os.getcwd())
+    try:
+        return Cache.open(directory, root)
+    except CacheUnavailable as exc:
+        click.echo(f"nnlint: warning: cannot use the cache directory {directory}: {exc}; running without a cache", err=True)
+        return None
 
 
 def _print(result: RunResult, opts: dict[str, Any], stdin: bytes | None, fixed: list = (),
@@ -388,6 +428,23 @@ class _SourceLines:
                 self.cache[key] = None
         lines = self.cache[key]
         return lines[number - 1] if lines is not None and 0 < number <= len(lines) else None
+
+
+@main.command("clean")
+@click.option("--cache-dir", type=click.Path(file_okay=False), envvar="NNLINT_CACHE_DIR", help="The cache directory to remove.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Read settings from this file only.")
+@click.option("--isolated", is_flag=True, help="Ignore every configuration file.")
+def clean_command(cache_dir: str | None, config_file: str | None, isolated: bool) -> None:
+    """Remove the cache directory (only one that nnlint created)."""
+    from nnlint.cache import clear
+
+    try:
+        directory = _cache_directory(cache_dir, discover_config(config_file, isolated))
+    except ConfigError as exc:
+        click.echo(f"nnlint: error: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
+    if clear(directory):
+        click.echo(f"Removed {directory}", err=True)
 
 
 @main.command("rules")

@@ -65,6 +65,7 @@ SCHEMA: dict[str, tuple[Any, str]] = {
     "max-source-bytes": (_positive_int, "a positive integer"),
     "max-graph-bytes": (_positive_int, "a positive integer"),
     "doc-url": (_doc_url, "a URL template containing {code}, e.g. \"https://example.com/rules/{code}.html\""),
+    "cache-dir": (lambda v: isinstance(v, str) and bool(v), "a directory path"),
     "trace": (lambda v: isinstance(v, list) and all(isinstance(e, (str, dict)) for e in v),
               "a list of \"pkg.module:factory\" strings or {factory = ..., input-shape = [...]} tables"),
 }
@@ -85,6 +86,7 @@ class Config:
     extend_exclude: list[str] = field(default_factory=list)
     max_source_bytes: int = DEFAULT_MAX_SOURCE_BYTES
     max_graph_bytes: int = DEFAULT_MAX_GRAPH_BYTES
+    cache_dir: str | None = None  # relative to the config file's directory
     rule_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     doc_url: str | None = None  # rule-page link template for editors and reports ({code})
     # models to trace, run ONLY by `--trace-config` (nnlint.trace.TraceTarget)

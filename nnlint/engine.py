@@ -7,7 +7,6 @@ bad input becomes NN001/NN002, a rule that raises becomes NN000 and the other ru
 from __future__ import annotations
 
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable
 
@@ -21,6 +20,7 @@ from nnlint.notebook import NOTEBOOK_SUFFIX, in_cells, read_notebook
 from nnlint.registry import Finding, all_rules
 from nnlint.selection import ignored_codes
 from nnlint.suppress import Suppressions, parse_suppressions
+from nnlint.workers import available_cpus, map_in_processes
 
 PARALLEL_THRESHOLD = 24
 GRAPH_SUFFIXES = (".onnx",)  # linted by the graph front end (nnlint.graph.onnx), not as source
@@ -306,19 +306,36 @@ def read_file(path: str, limit: int, setting: str = "max-source-bytes") -> bytes
         raise Unreadable(f"{exc.strerror or exc} (os error {exc.errno})") from None
 
 
-def lint_file(path: str, settings: FileSettings) -> FileResult:
+def _read_for(path: str, settings: FileSettings) -> bytes:
+    if path.endswith(GRAPH_SUFFIXES + (NOTEBOOK_SUFFIX,)):  # a notebook's outputs do not count:
+        return read_file(path, settings.max_graph_bytes, "max-graph-bytes")  # its code is checked later
+    return read_file(path, settings.max_source_bytes)
+
+
+def lint_file(path: str, settings: FileSettings, cache: Any = None, data: bytes | None = None) -> FileResult:
+    """Read (unless `data` is given) and lint one file; with a cache (nnlint.cache.Cache) the
+    result is stored there."""
     try:
-        if path.endswith(GRAPH_SUFFIXES + (NOTEBOOK_SUFFIX,)):  # a notebook's outputs do not count:
-            data = read_file(path, settings.max_graph_bytes, "max-graph-bytes")  # its code is checked later
-        else:
-            data = read_file(path, settings.max_source_bytes)
+        data = _read_for(path, settings) if data is None else data
     except Unreadable as exc:
         problem = Diagnostic(path, Span.point(), "NN002", str(exc))
         return FileResult([problem] if "NN002" in settings.enabled else [])
-    return lint_source(path, data, settings)
+    result = lint_source(path, data, settings)
+    if cache is not None and not result.internal_error:
+        cache.put(path, data, settings, result)
+    return result
 
 
-def _lint_job(job: tuple[str, FileSettings]) -> FileResult:
+def cached_result(path: str, settings: FileSettings, cache: Any) -> tuple[FileResult | None, bytes | None]:
+    """The cached result for the file as it is on disk now (or None), and the bytes read."""
+    try:
+        data = _read_for(path, settings)
+    except Unreadable:
+        return None, None
+    return cache.get(path, data, settings), data
+
+
+def _lint_job(job: tuple[str, FileSettings, Any, bytes | None]) -> FileResult:
     """The last safety net: whatever escapes the per-file step is NN000 for that file only."""
     try:
         return lint_file(*job)
@@ -348,6 +365,8 @@ class Run:
     # the facts of the last lint_paths/lint_stdin ({path: FileFacts}) and its roots: --probe reads them
     facts: dict[str, Any] = field(default_factory=dict)
     roots: list[str] = field(default_factory=list)
+    cache: Any = None  # nnlint.cache.Cache: per-file results by content hash (None: no cache)
+    progress: Callable[[int, int], None] | None = None  # called with (files done, total)
 
     def settings_for(self, path: str) -> FileSettings:
         dropped: frozenset[str] = frozenset()
@@ -359,7 +378,7 @@ class Run:
     def lint_paths(self, paths: list[str]) -> RunResult:
         found = discover(paths, self.exclude, self.root, self.force_exclude)
         jobs = [(path, self.settings_for(path)) for path in found.files]
-        results = self._map(jobs)
+        results = self._lint_files(jobs)
         problems = [d for d in found.problems if d.code in self.settings_for(d.path).enabled]
         roots = [p for p in paths if os.path.isdir(p)]
         problems += self._project([path for path, _ in jobs], results, roots)
@@ -404,12 +423,28 @@ class Run:
             results[0].internal_error = True
         return found
 
-    def _map(self, jobs: list[tuple[str, FileSettings]]) -> list[FileResult]:
-        workers = self.jobs or min(os.cpu_count() or 1, 8)
-        if workers <= 1 or len(jobs) < PARALLEL_THRESHOLD:
-            return [_lint_job(job) for job in jobs]
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            return list(pool.map(_lint_job, jobs, chunksize=max(1, len(jobs) // (workers * 8))))
+    def _lint_files(self, jobs: list[tuple[str, FileSettings]]) -> list[FileResult]:
+        """Per-file results in job order: cache hits first (in this process, no parsing), then
+        the rest in a process pool when there are enough of them."""
+        looked_up = [cached_result(path, settings, self.cache) if self.cache is not None else (None, None)
+                     for path, settings in jobs]
+        results = [result for result, _ in looked_up]
+        todo = [i for i, result in enumerate(results) if result is None]
+        hits = len(jobs) - len(todo)
+        done = (lambda n: self.progress(hits + n, len(jobs))) if self.progress is not None else None
+        work = [(*jobs[i], self.cache, looked_up[i][1]) for i in todo]
+        workers = self.jobs or available_cpus()
+        if workers <= 1 or len(work) < PARALLEL_THRESHOLD:
+            computed = []
+            for job in work:
+                computed.append(_lint_job(job))
+                if done is not None:
+                    done(len(computed))
+        else:
+            computed = map_in_processes(_lint_job, work, workers, done)
+        for i, result in zip(todo, computed):
+            results[i] = result
+        return results  # type: ignore[return-value]
 
     @staticmethod
     def _collect(results: Iterable[FileResult], extra: list[Diagnostic], checked: int) -> RunResult:

@@ -22,6 +22,13 @@ class Result:
         return self.stdout.splitlines()
 
 
+@pytest.fixture(autouse=True)
+def _own_cache_dir(tmp_path_factory, monkeypatch):
+    """Every test gets its own empty cache (NNLINT_CACHE_DIR, inherited by subprocesses): no test
+    sees results another test cached, e.g. while a rule was monkeypatched."""
+    monkeypatch.setenv("NNLINT_CACHE_DIR", str(tmp_path_factory.mktemp("nnlint-cache")))
+
+
 @pytest.fixture
 def run_cli():
     """Run `nnlint ARGS` in-process; returns exit code, stdout, stderr."""

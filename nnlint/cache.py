@@ -1,0 +1,197 @@
+"""The content-hash cache of per-file results (`.nnlint_cache/` in the project root).
+
+A per-file result (diagnostics, facts, noqa comments) is a function of the file's path and
+bytes, the settings that apply to it, nnlint's own code, and the Python, libcst and onnx
+versions; an entry is reused only when all of them match. Anything that reads other files'
+facts runs in the project pass, which always reruns on the (cached) facts, so a cache hit can
+never change an answer. Any doubt (a corrupt, truncated, foreign or unreadable entry) means
+"recompute". Entries are written to a temporary file and renamed into place, so concurrent
+runs never see half an entry.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import os
+import pickle
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+DIRECTORY_NAME = ".nnlint_cache"
+ENV_VARIABLE = "NNLINT_CACHE_DIR"
+_MAGIC = b"nnlint-cache-1\n"
+_TAG = ("Signature: 8a477f597d28d172789f06886806bc55\n"
+        "# This file is a cache directory tag created by nnlint.\n"
+        "# For information about cache directory tags see https://bford.info/cachedir/\n")
+_PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
+
+
+def project_root(start: str) -> str:
+    """The nearest directory from `start` upwards that holds pyproject.toml, setup.py,
+    setup.cfg or .git; the current directory when there is none."""
+    directory = os.path.abspath(start)
+    if not os.path.isdir(directory):
+        directory = os.path.dirname(directory)
+    while True:
+        if any(os.path.exists(os.path.join(directory, marker)) for marker in _PROJECT_MARKERS):
+            return directory
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return os.getcwd()
+        directory = parent
+
+
+def _digest(*parts: bytes) -> str:
+    h = hashlib.blake2b(digest_size=20)
+    for part in parts:
+        h.update(len(part).to_bytes(8, "little"))
+        h.update(part)
+    return h.hexdigest()
+
+
+def _distribution_version(name: str) -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return ""
+
+
+def environment_fingerprint() -> str:
+    """nnlint's own code (the contents of its installed .py files: development builds keep one
+    version string), the interpreter (NN001 comes from its compile()), libcst and onnx."""
+    package = Path(__file__).resolve().parent
+    h = hashlib.blake2b(digest_size=20)
+    for path in sorted(package.rglob("*.py")):
+        try:
+            data = path.read_bytes()
+        except OSError:
+            data = b"?"
+        h.update(path.relative_to(package).as_posix().encode() + b"\0" + len(data).to_bytes(8, "little") + data)
+    versions = f"{sys.version}|{sys.implementation.cache_tag}|libcst {_distribution_version('libcst')}" \
+               f"|onnx {_distribution_version('onnx')}"
+    return _digest(h.digest(), versions.encode())
+
+
+def _canonical(value: Any) -> Any:
+    """Settings as a value whose repr does not depend on hash seeds or insertion order."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return (type(value).__name__, tuple((f.name, _canonical(getattr(value, f.name))) for f in dataclasses.fields(value)))
+    if isinstance(value, dict):
+        return ("dict", tuple(sorted(((repr(_canonical(k)), _canonical(v)) for k, v in value.items()), key=repr)))
+    if isinstance(value, (set, frozenset)):
+        return ("set", tuple(sorted((_canonical(v) for v in value), key=repr)))
+    if isinstance(value, (list, tuple)):
+        return (type(value).__name__, tuple(_canonical(v) for v in value))
+    return value
+
+
+def settings_key(settings: Any) -> str:
+    """The part of the configuration that affects one file (its FileSettings), as a digest."""
+    return _digest(repr(_canonical(settings)).encode())
+
+
+class _Unpickler(pickle.Unpickler):
+    """Only nnlint's own data classes and plain builtins: a foreign file is not code to run."""
+
+    _BUILTINS = frozenset({"frozenset", "set", "complex", "slice"})
+
+    def find_class(self, module: str, name: str) -> Any:
+        if module == "nnlint" or module.startswith("nnlint.") or (module == "builtins" and name in self._BUILTINS):
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"unexpected global {module}.{name}")
+
+
+class CacheUnavailable(Exception):
+    """The cache directory cannot be created or written; the run goes on without it."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Cache:
+    """A cache directory for one run (picklable: the pool's workers write their own entries)."""
+
+    directory: str
+    root: str  # entries are keyed by paths relative to this project root
+    fingerprint: str
+
+    @classmethod
+    def open(cls, directory: str, root: str) -> Cache:
+        """Create the directory (with a .gitignore and a CACHEDIR.TAG) and check it is writable."""
+        base = Path(directory)
+        try:
+            base.mkdir(parents=True, exist_ok=True)
+            for name, text in ((".gitignore", "# Automatically created by nnlint.\n*\n"), ("CACHEDIR.TAG", _TAG)):
+                if not (base / name).exists():
+                    _write_atomic(base / name, text.encode())
+            fingerprint = environment_fingerprint()
+            (base / fingerprint).mkdir(exist_ok=True)
+            _write_atomic(base / fingerprint / ".probe", b"")
+        except OSError as exc:
+            raise CacheUnavailable(f"{exc.strerror or exc}" + (f" (os error {exc.errno})" if exc.errno else "")) from None
+        return cls(str(base), os.path.abspath(root), fingerprint)
+
+    def _entry(self, path: str, settings_digest: str) -> Path:
+        absolute = os.path.abspath(path)
+        relative = os.path.relpath(absolute, self.root) if absolute.startswith(self.root + os.sep) else absolute
+        name = _digest(relative.replace(os.sep, "/").encode(), path.encode(), settings_digest.encode())
+        return Path(self.directory, self.fingerprint, name[:2], name)
+
+    def get(self, path: str, data: bytes, settings: Any) -> Any:
+        """The cached result of linting `data` as `path` under `settings`, or None."""
+        digest = settings_key(settings)
+        try:
+            with open(self._entry(path, digest), "rb") as handle:
+                blob = handle.read()
+        except OSError:
+            return None
+        if not blob.startswith(_MAGIC):
+            return None
+        try:
+            key, result = _Unpickler(io.BytesIO(blob[len(_MAGIC):])).load()
+        except Exception:  # noqa: BLE001 - corrupt or truncated: recompute
+            return None
+        return result if key == (path, _digest(data), digest) else None
+
+    def put(self, path: str, data: bytes, settings: Any, result: Any) -> None:
+        """Store a result; failures (full disk, a directory made read-only mid-run) are ignored."""
+        digest = settings_key(settings)
+        target = self._entry(path, digest)
+        try:
+            blob = _MAGIC + pickle.dumps(((path, _digest(data), digest), result), protocol=pickle.HIGHEST_PROTOCOL)
+            target.parent.mkdir(exist_ok=True)
+            _write_atomic(target, blob)
+        except (OSError, pickle.PicklingError, RecursionError, TypeError, AttributeError):
+            return
+
+
+def _write_atomic(target: Path, blob: bytes) -> None:
+    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(blob)
+        os.replace(temporary, target)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise
+
+
+def clear(directory: str) -> bool:
+    """Remove a cache directory; only one nnlint made (it holds nnlint's CACHEDIR.TAG).
+    True when something was removed."""
+    tag = Path(directory, "CACHEDIR.TAG")
+    try:
+        if "created by nnlint" not in tag.read_text(encoding="utf-8"):
+            return False
+    except (OSError, UnicodeDecodeError):
+        return False
+    shutil.rmtree(directory, ignore_errors=True)
+    return True

@@ -1,0 +1,216 @@
+"""The content-hash cache (nnlint.cache): a warm run gives the same diagnostics without parsing,
+and no entry that does not match the file, the settings and nnlint's own code is ever used."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO
+from test_project import MODELS, TRAIN
+
+from nnlint import engine
+from nnlint.cache import Cache
+from nnlint.engine import FileSettings, Run
+from nnlint.selection import resolve_selection
+
+# Runs nnlint's CLI in a fresh interpreter, then writes which heavy packages it imported to argv[1].
+_IMPORTS = """\
+import json, sys
+from nnlint.cli import main
+out, sys.argv = sys.argv[1], ["nnlint", *sys.argv[2:]]
+try:
+    main()
+except SystemExit:
+    pass
+with open(out, "w") as handle:
+    json.dump(sorted({m.split(".")[0] for m in sys.modules} & {"libcst", "torch", "onnx"}), handle)
+"""
+
+BUGGY = "import torch.nn as nn\n\nnet = nn.Sequential(nn.Linear(8, 8), nn.Dropout(0.5), nn.BatchNorm1d(8))\n"
+
+
+def nnlint(*args, cwd, env=None):
+    return subprocess.run([sys.executable, "-m", "nnlint", *args], capture_output=True, text=True, cwd=cwd,
+                          env={**os.environ, **(env or {})})
+
+
+def imports_of(*args, cwd, tmp_path, env=None):
+    out = tmp_path / "imports.json"
+    subprocess.run([sys.executable, "-c", _IMPORTS, str(out), *args], capture_output=True, cwd=cwd,
+                   env={**os.environ, **(env or {})}, check=True)
+    return json.loads(out.read_text())
+
+
+def entries(cache_dir):
+    return sorted(p for p in Path(cache_dir).rglob("*") if p.is_file() and len(p.name) == 40)
+
+
+@pytest.fixture
+def cache_dir(tmp_path):
+    return str(tmp_path / "cache")
+
+
+def test_warm_run_gives_the_same_output_and_never_imports_libcst(tmp_path, cache_dir):
+    cold = nnlint("--cache-dir", cache_dir, "fixtures/", cwd=REPO)
+    assert cold.returncode == 1 and "NN101" in cold.stdout
+    assert entries(cache_dir)
+    warm = nnlint("--cache-dir", cache_dir, "fixtures/", cwd=REPO)
+    assert (warm.returncode, warm.stdout, warm.stderr) == (cold.returncode, cold.stdout, cold.stderr)
+    assert imports_of("--cache-dir", cache_dir, "fixtures/", cwd=REPO, tmp_path=tmp_path) == []
+
+
+def test_version_and_rules_import_neither_libcst_torch_nor_onnx(tmp_path):
+    assert imports_of("--version", cwd=REPO, tmp_path=tmp_path) == []
+    assert imports_of("rules", cwd=REPO, tmp_path=tmp_path) == []
+
+
+def test_one_small_file_cold_imports_no_torch_or_onnx_and_warm_no_libcst(tmp_path, cache_dir):
+    (tmp_path / "net.py").write_text(BUGGY)
+    assert imports_of("--cache-dir", cache_dir, "net.py", cwd=tmp_path, tmp_path=tmp_path) == ["libcst"]
+    assert imports_of("--cache-dir", cache_dir, "net.py", cwd=tmp_path, tmp_path=tmp_path) == []
+
+
+def test_default_cache_is_in_the_project_root_with_gitignore_and_cachedir_tag(project, monkeypatch):
+    monkeypatch.delenv("NNLINT_CACHE_DIR")
+    project("pyproject.toml", "[project]\nname = 'demo'\n")
+    project("src/net.py", BUGGY)
+    assert nnlint("net.py", cwd=project.root / "src").returncode == 1
+    cache = project.root / ".nnlint_cache"
+    assert (cache / ".gitignore").read_text().splitlines()[-1] == "*"
+    assert (cache / "CACHEDIR.TAG").read_text().startswith("Signature: 8a477f597d28d172789f06886806bc55")
+    assert entries(cache)
+    assert not (project.root / "src" / ".nnlint_cache").exists()
+
+
+def test_no_cache_writes_nothing_and_config_cache_dir_is_relative_to_the_config(project, monkeypatch):
+    monkeypatch.delenv("NNLINT_CACHE_DIR")
+    project("net.py", BUGGY)
+    assert nnlint("--no-cache", "net.py", cwd=project.root).returncode == 1
+    assert not (project.root / ".nnlint_cache").exists()
+    project("pyproject.toml", "[tool.nnlint]\ncache-dir = 'build/lint-cache'\n")
+    project("sub/other.py", BUGGY)
+    assert nnlint("other.py", cwd=project.root / "sub").returncode == 1
+    assert entries(project.root / "build" / "lint-cache") and not (project.root / ".nnlint_cache").exists()
+
+
+def test_clean_and_clear_cache_remove_only_an_nnlint_cache(project, cache_dir):
+    project("net.py", BUGGY)
+    nnlint("--cache-dir", cache_dir, "net.py", cwd=project.root)
+    assert entries(cache_dir)
+    assert nnlint("clean", "--cache-dir", cache_dir, cwd=project.root).returncode == 0
+    assert not os.path.exists(cache_dir)
+    nnlint("--cache-dir", cache_dir, "net.py", cwd=project.root)
+    first = entries(cache_dir)
+    assert nnlint("--cache-dir", cache_dir, "--clear-cache", "--no-cache", "net.py", cwd=project.root).returncode == 1
+    assert not os.path.exists(first[0])
+    mine = project("mine/notes.txt", "keep me")
+    assert nnlint("clean", "--cache-dir", str(mine.parent), cwd=project.root).returncode == 0
+    assert mine.read_text() == "keep me"  # no CACHEDIR.TAG of nnlint: not a cache, not removed
+
+
+def test_corrupt_truncated_and_foreign_entries_are_ignored_and_rebuilt(tmp_path, cache_dir):
+    cold = nnlint("--cache-dir", cache_dir, "fixtures/", cwd=REPO)
+    found = entries(cache_dir)
+    assert len(found) >= 10
+    foreign = b"nnlint-cache-1\n" + b"cos\nsystem\n(S'echo pwned > " + str(tmp_path / "pwned").encode() + b"'\ntR."
+    for i, entry in enumerate(found):
+        blob = entry.read_bytes()
+        entry.write_bytes([blob[: len(blob) // 2], b"garbage", b"", foreign][i % 4])
+    again = nnlint("--cache-dir", cache_dir, "fixtures/", cwd=REPO)
+    assert (again.returncode, again.stdout) == (cold.returncode, cold.stdout)
+    assert not (tmp_path / "pwned").exists()
+    assert imports_of("--cache-dir", cache_dir, "fixtures/", cwd=REPO, tmp_path=tmp_path) == []  # rebuilt
+
+
+def test_concurrent_runs_on_one_cache_never_corrupt_it(tmp_path, cache_dir):
+    reference = nnlint("--no-cache", "fixtures/", cwd=REPO)
+    outputs = [None] * 3
+
+    def run(i):
+        outputs[i] = nnlint("--cache-dir", cache_dir, "-j", "1", "fixtures/", cwd=REPO).stdout
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outputs == [reference.stdout] * 3
+    assert not [p for p in Path(cache_dir).rglob(".tmp-*")]
+    assert nnlint("--cache-dir", cache_dir, "fixtures/", cwd=REPO).stdout == reference.stdout
+    assert imports_of("--cache-dir", cache_dir, "fixtures/", cwd=REPO, tmp_path=tmp_path) == []
+
+
+def test_read_only_cache_directory_runs_without_cache_and_warns_once(project, tmp_path):
+    project("a.py", BUGGY)
+    project("b.py", BUGGY)
+    if os.geteuid() == 0:  # root writes through any mode bits: use a directory the kernel refuses
+        readonly = Path("/sys/nnlint-cache")
+    else:
+        readonly = tmp_path / "readonly"
+        readonly.mkdir(mode=0o555)
+    proc = nnlint("--cache-dir", str(readonly), ".", cwd=project.root)
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stdout.count("NN101") == 2
+    warnings = [line for line in proc.stderr.splitlines() if "warning" in line]
+    assert len(warnings) == 1 and str(readonly) in warnings[0] and "without a cache" in warnings[0]
+    assert not readonly.exists() or list(readonly.iterdir()) == []
+
+
+def test_a_config_change_invalidates_entries(project, cache_dir):
+    project("net.py", BUGGY)
+    project("pyproject.toml", "[tool.nnlint]\n")
+    assert "NN101" in nnlint("--cache-dir", cache_dir, "net.py", cwd=project.root).stdout
+    project("pyproject.toml", "[tool.nnlint]\nper-file-ignores = {'net.py' = ['NN101']}\n")
+    assert nnlint("--cache-dir", cache_dir, "net.py", cwd=project.root).stdout == ""
+    project("pyproject.toml", "[tool.nnlint]\n[tool.nnlint.NN101]\n")
+    assert "NN101" in nnlint("--cache-dir", cache_dir, "net.py", cwd=project.root).stdout
+
+
+def test_an_nnlint_code_change_invalidates_entries(project, cache_dir, tmp_path):
+    project("net.py", BUGGY)
+    assert "variance shift" in nnlint("--cache-dir", cache_dir, "net.py", cwd=project.root).stdout
+    changed = tmp_path / "changed"
+    shutil.copytree(Path(engine.__file__).parent, changed / "nnlint", ignore=shutil.ignore_patterns("__pycache__"))
+    structure = changed / "nnlint" / "checks" / "structure.py"
+    assert "variance shift" in structure.read_text()
+    structure.write_text(structure.read_text().replace("variance shift", "VARIANCE SHIFT"))
+    out = nnlint("--cache-dir", cache_dir, "net.py", cwd=project.root, env={"PYTHONPATH": str(changed)}).stdout
+    assert "VARIANCE SHIFT" in out and "variance shift" not in out
+
+
+def test_identical_output_across_jobs_hash_seeds_cold_and_warm(tmp_path):
+    def run(seed, jobs, cache):
+        cached = ["--cache-dir", str(tmp_path / cache)] if cache else ["--no-cache"]
+        proc = nnlint("--select", "ALL", "-j", jobs, *cached, "fixtures/", cwd=REPO, env={"PYTHONHASHSEED": seed})
+        assert proc.returncode == 1
+        return proc.stdout
+
+    reference = run("0", "1", None)
+    assert reference.count("\n") > 30
+    for seed, jobs, cache in [("1", "2", "a"), ("2", "2", "a"), ("0", "1", "a"),  # cold -j2, then warm -j2 and -j1
+                              ("2", "1", "b"), ("1", "2", "b"), ("0", "2", "b")]:  # cold -j1, then warm -j2
+        assert run(seed, jobs, cache) == reference, (seed, jobs, cache)
+
+
+def test_one_changed_file_is_the_only_one_analysed_again_and_the_project_pass_reruns(project, monkeypatch, cache_dir):
+    project("app/models.py", MODELS.replace("return F.softmax(self.fc2(x), dim=1)", "return self.fc2(x)"))
+    project("app/train.py", TRAIN)
+    project("app/other.py", BUGGY)
+    settings = FileSettings(resolve_selection(None, [], [], []))
+    run = Run(settings, str(project.root), jobs=1, cache=Cache.open(cache_dir, str(project.root)))
+    first = run.lint_paths(["app"])
+    assert [(d.path, d.code) for d in first.diagnostics] == [("app/other.py", "NN101")]
+    linted = []
+    real = engine.lint_source
+    monkeypatch.setattr(engine, "lint_source", lambda path, *a: linted.append(path) or real(path, *a))
+    assert run.lint_paths(["app"]).diagnostics == first.diagnostics and linted == []
+    project("app/models.py", MODELS)
+    second = run.lint_paths(["app"])
+    assert linted == ["app/models.py"]
+    assert [(d.path, d.line, d.code) for d in second.diagnostics] == [("app/other.py", 3, "NN101"), ("app/train.py", 13, "NN201")]
