@@ -17,7 +17,7 @@ import re
 import tokenize
 from typing import Iterable
 
-import libcst as cst
+from nnlint import lazy_libcst as cst
 
 from nnlint.diagnostics import Diagnostic, Edit, Span
 from nnlint.files import syntax_error
@@ -72,13 +72,12 @@ def parses(path: str, text: str) -> bool:
 
 
 # -- edits rules build ------------------------------------------------------------------------
-_EMPTY = cst.Module(body=[])
-
-
 def one_line_code(node: cst.CSTNode) -> str | None:
     """A node's code as written, when it fits on one line. (libcst regenerates a multi-line
     node without the indentation of the block around it, so rules do not rewrite those.)"""
-    code = _EMPTY.code_for_node(node)
+    from nnlint.source import SourceFile
+
+    code = SourceFile.code(node)
     return None if "\n" in code or "\r" in code else code
 
 
