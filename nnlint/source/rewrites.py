@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import libcst as cst
+from nnlint import lazy_libcst as cst
 
 from nnlint.diagnostics import Edit, Span
 from nnlint.source.walk import children, walk
@@ -22,7 +22,7 @@ from nnlint.source.walk import children, walk
 _FUNCTIONS = {"torch.nn.functional.softmax", "torch.softmax", "torch.special.softmax", "torch.nn.functional.sigmoid",
               "torch.sigmoid", "torch.special.expit", "tensorflow.nn.softmax", "tensorflow.math.softmax",
               "tensorflow.nn.sigmoid", "tensorflow.math.sigmoid", "tensorflow.sigmoid"}
-_ATOMIC = (cst.Name, cst.Attribute, cst.Call, cst.Subscript, cst.Integer, cst.Float, cst.SimpleString)
+_ATOMIC = frozenset({"Name", "Attribute", "Call", "Subscript", "Integer", "Float", "SimpleString"})  # class names
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,7 @@ def _act_rewrite(source: Any, call: cst.Call, parents: dict[int, cst.CSTNode], s
     if inner is None or call.lpar:
         return None
     code = _text(source, inner, starts)
-    if not isinstance(inner, _ATOMIC) and not inner.lpar:
+    if type(inner).__name__ not in _ATOMIC and not inner.lpar:
         code = f"({code})"
     unwrap: tuple[Edit, ...] = (Edit(source.span(call), code),)
     parent = parents.get(id(call))
