@@ -221,17 +221,84 @@ def _plan(model: Any, request: dict) -> dict:
 
 # --- watching the forward pass -----------------------------------------------------------------
 
+def _saturation(name: str, y: Any) -> tuple[str, int]:
+    """("dead", zero outputs) for the ReLU family, ("saturated", outputs within 1% of a bound)."""
+    if name in RELU_FAMILY:
+        return "dead", int((y == 0).sum())
+    low, high = SATURATING[name]
+    margin = 0.01 * (high - low) / 2 if name == "Tanh" else 0.01
+    return "saturated", int(((y < low + margin) | (y > high - margin)).sum())
+
+
+def _functions() -> dict:
+    """Activation functions called directly in forward() (torch.relu(x), F.sigmoid, x.tanh())."""
+    import torch
+    import torch.nn.functional as F
+
+    table = {}
+    for name, kind in (("relu", "ReLU"), ("relu6", "ReLU6"), ("sigmoid", "Sigmoid"), ("tanh", "Tanh")):
+        for owner in (torch, F, torch.Tensor):
+            fn = getattr(owner, name, None)
+            if fn is not None:
+                table[fn] = (name, kind)
+    return table
+
+
 class _Watch:
     """Forward hooks on every module: the first module whose output is non-finite, the share of
-    dead/saturated units of each activation module, and which module made each output tensor."""
+    dead/saturated units of each activation (module, or function called in the user's forward),
+    and which module made each output tensor."""
 
     def __init__(self, built: _Model) -> None:
+        from torch.overrides import TorchFunctionMode
+
         self.built = built
         self.first_non_finite: Any = None
-        self.activity: dict[int, list] = {}  # id(module) -> [module, kind, hits, total]
+        self.activity: dict[Any, list] = {}  # id(module) or call site -> [description, kind, hits, total]
         self.makers: dict[int, Any] = {}  # id(tensor) -> the innermost module that returned it
         self.keep: list = []  # output tensors, so their ids stay unique while watched
         self.handles = [m.register_forward_hook(self._hook) for m in built.model.modules()]
+        functions, watch = _functions(), self
+
+        class Calls(TorchFunctionMode):
+            def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
+                out = func(*args, **(kwargs or {}))
+                if func in functions:
+                    watch._called(functions[func], out)
+                return out
+
+        self.calls = Calls()
+
+    def __enter__(self) -> _Watch:
+        self.calls.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.calls.__exit__(*exc)
+        for handle in self.handles:
+            handle.remove()
+        self.keep.clear()
+
+    def _count(self, key: Any, describe: Callable[[], dict], name: str, y: Any) -> None:
+        kind, hits = _saturation(name, y.detach())
+        entry = self.activity.get(key)
+        if entry is None:
+            entry = self.activity[key] = [describe(), kind, 0, 0]
+        entry[2] += hits
+        entry[3] += y.numel()
+
+    def _called(self, function: tuple[str, str], out: Any) -> None:
+        """An activation function called from the user's code (a module's own call is counted
+        by its hook: a torch forward() stands between)."""
+        from nnlint.graph import fx
+
+        frame, via_module = fx._user_frame(sys._getframe(2))
+        if frame is None or via_module or not hasattr(out, "is_floating_point") or not out.is_floating_point():
+            return
+        at = fx._frame_at(frame)
+        label = fx._source_text(at) or f"{function[0]}()"
+        self._count(("call", at.path, at.span), lambda: {"name": label, "type": function[0], "site": _site(at)},
+                    function[1], out)
 
     def _hook(self, module: Any, args: Any, output: Any) -> None:
         import torch
@@ -245,21 +312,7 @@ class _Watch:
             self.first_non_finite = module
         name = type(module).__name__
         if tensors and (name in RELU_FAMILY or name in SATURATING):
-            y = tensors[0].detach()
-            if name in RELU_FAMILY:
-                kind, hits = "dead", int((y == 0).sum())
-            else:
-                low, high = SATURATING[name]
-                margin = 0.01 * (high - low) / 2 if name == "Tanh" else 0.01
-                kind, hits = "saturated", int(((y < low + margin) | (y > high - margin)).sum())
-            entry = self.activity.setdefault(id(module), [module, kind, 0, 0])
-            entry[2] += hits
-            entry[3] += y.numel()
-
-    def close(self) -> None:
-        for handle in self.handles:
-            handle.remove()
-        self.keep.clear()
+            self._count(id(module), lambda: self.built.describe(module), name, tensors[0])
 
 
 # --- one model ---------------------------------------------------------------------------------
@@ -297,18 +350,15 @@ def probe(request: dict) -> dict:
     result["input"] = list(inputs.shape)
     watch = _Watch(built)
     try:
-        output = model(inputs)
+        with watch:
+            output = model(inputs)
     except Exception as exc:  # noqa: BLE001 - a shape the model rejects, or a bug in forward
         raise ProbeFailed(f"'{target.spec}' failed on the probe batch of shape {'x'.join(map(str, inputs.shape))}: "
                           f"{_one_line(exc)}", _site(fx._where_raised(exc))) from None
-    finally:
-        watch.close()
     prediction = _prediction(output)
     result["output"] = _output_facts(built, watch, prediction)
-    result["activations"] = [
-        {**built.describe(module), "kind": kind, "fraction": _number(hits / total)}
-        for module, kind, hits, total in watch.activity.values() if total
-    ]
+    result["activations"] = [{**where, "kind": kind, "fraction": _number(hits / total)}
+                             for where, kind, hits, total in watch.activity.values() if total]
     non_finite = None
     if watch.first_non_finite is not None:
         non_finite = {"where": "output", **built.describe(watch.first_non_finite)}
