@@ -270,10 +270,126 @@ def test_nn110_fires_on_type_wide_constant_weight_inits():
 
 
 def test_nn110_message():
-    diag = lint(NN110_MODEL, select=["NN110"])[0]
-    assert diag.message == ("nn.init.zeros_ gives every Linear/Conv2d weight one constant: all units of a layer get "
-                            "the same gradient and stay identical; use a random init for weights (constants are "
-                            "fine for biases and norm layers)")
+    messages = [d.message for d in lint(NN110_MODEL, select=["NN110"])]
+    # the file's model: the first Linear feeds the second through a ReLU, both zeroed
+    assert messages[0] == ("nn.init.zeros_ gives nn.Linear(4, 8) a constant weight and the next weight layer, "
+                           "nn.Linear(8, 1), is constant too: the units of nn.Linear(4, 8) get identical gradients "
+                           "and stay identical forever; use a random init for at least one of them")
+    # no LSTM in the file's models: what it is applied to is not known
+    assert messages[1] == ("m.weight_ih_l0.data.fill_ gives every LSTM weight one constant: where one such layer "
+                           "feeds another, the units of the first get identical gradients and stay identical; use a "
+                           "random init for weights (constants are fine for biases, norm layers and an output layer)")
+
+
+NN110_CASES = """\
+import torch.nn as nn
+
+
+class SoftmaxRegression(nn.Module):
+    def __init__(self, features=784, classes=10):
+        super().__init__()
+        self.linear = nn.Linear(features, classes)
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.zeros_(m.weight)
+                nn.init.zeros_(m.bias)
+
+    def forward(self, x):
+        return self.linear(x.flatten(1))
+
+
+class TiedInit(nn.Module):
+    def __init__(self, dim=64, hidden=128):
+        super().__init__()
+        self.fc1 = nn.Linear(dim, hidden)
+        self.fc2 = nn.Linear(hidden, hidden)
+        self.fc3 = nn.Linear(hidden, 1)
+        nn.init.constant_(self.fc1.weight, 0.05)
+        nn.init.constant_(self.fc2.weight, 0.05)
+
+    def forward(self, x):
+        return self.fc3(self.fc2(self.fc1(x).tanh()).tanh())
+
+
+class DeadHidden(nn.Module):
+    def __init__(self, dim=64, hidden=128):
+        super().__init__()
+        self.hidden = nn.Linear(dim, hidden)
+        self.act = nn.ReLU()
+        self.out = nn.Linear(hidden, 10)
+        nn.init.zeros_(self.hidden.weight)
+        nn.init.zeros_(self.hidden.bias)
+
+    def forward(self, x):
+        return self.out(self.act(self.hidden(x)))
+
+
+class ConstantThenRandom(nn.Module):
+    def __init__(self, dim=64, hidden=128):
+        super().__init__()
+        self.embed = nn.Linear(dim, hidden)
+        self.proj = nn.Linear(hidden, hidden)
+        nn.init.constant_(self.embed.weight, 0.01)
+
+    def forward(self, x):
+        return self.proj(self.embed(x).relu())
+
+
+class ZeroWithRandomBias(nn.Module):
+    def __init__(self, dim=64, hidden=128):
+        super().__init__()
+        self.hidden = nn.Linear(dim, hidden)
+        self.out = nn.Linear(hidden, 10)
+        nn.init.zeros_(self.hidden.weight)
+
+    def forward(self, x):
+        return self.out(self.hidden(x).relu())
+
+
+class ZeroInitHead(nn.Module):
+    def __init__(self, dim=64, classes=10):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(dim, dim), nn.ReLU())
+        self.head = nn.Linear(dim, classes, bias=False)
+        nn.init.zeros_(self.head.weight)
+
+    def forward(self, x):
+        return self.head(self.body(x))
+
+
+class NoBiasIntoRelu(nn.Module):
+    def __init__(self, dim=64):
+        super().__init__()
+        self.conv = nn.Conv2d(3, dim, 3, padding=1, bias=False)
+        self.act = nn.ReLU(inplace=True)
+        self.fc = nn.Linear(dim, 10)
+        self.conv.weight.data.zero_()
+
+    def forward(self, x):
+        return self.fc(self.act(self.conv(x)).mean((2, 3)))
+"""
+
+
+def test_nn110_fires_when_the_next_weight_layer_is_constant_too_or_zeros_feed_a_relu():
+    # (a) fc1 -> fc2 both constant: reported at fc1's init; (b) zero weight and bias into a ReLU,
+    # and a bias-free zero conv into a ReLU. Silent: a single (output) layer zeroed, a constant
+    # layer followed by a random one, zero weights with the default random bias, a zero head.
+    assert only("NN110", NN110_CASES) == [(23, 9, "NN110"), (36, 9, "NN110"), (82, 9, "NN110")]
+
+
+def test_nn110_messages_say_which_case():
+    messages = [d.message for d in lint(NN110_CASES, select=["NN110"])]
+    assert messages == [
+        "nn.init.constant_ gives 'self.fc1' (Linear) a constant weight and the next weight layer, 'self.fc2' "
+        "(Linear), is constant too: the units of 'self.fc1' (Linear) get identical gradients and stay identical "
+        "forever; use a random init for at least one of them",
+        "nn.init.zeros_ sets every weight of 'self.hidden' (Linear) to zero with a zero bias, and it feeds "
+        "'self.act' (ReLU): the pre-activation is 0, where ReLU's gradient is 0, so the layer never learns; use a "
+        "random init for the weight",
+        "self.conv.weight.data.zero_ sets every weight of 'self.conv' (Conv2d) to zero with a zero bias, and it "
+        "feeds 'self.act' (ReLU): the pre-activation is 0, where ReLU's gradient is 0, so the layer never learns; "
+        "use a random init for the weight",
+    ]
 
 
 # --- NN111 unused-submodule --------------------------------------------------------------------

@@ -13,7 +13,7 @@ from nnlint import lazy_libcst as cst
 
 from nnlint.diagnostics import Fix, Severity
 from nnlint.fixes import add_argument
-from nnlint.graph.ops import ACTIVATION, DROPOUT, IDENTITY, POOL, RESHAPE
+from nnlint.graph.ops import ACTIVATION, BATCHNORM, DROPOUT, IDENTITY, OTHER_NORM, POOL, RESHAPE
 from nnlint.registry import Finding, Rule
 from nnlint.source import SourceFile
 from nnlint.source.literals import literal
@@ -355,6 +355,10 @@ class FunctionalDropoutAlwaysOn(Rule):
 _CONSTANT_INITS = frozenset({"constant_", "zeros_", "ones_", "constant"})
 _FILL_METHODS = frozenset({"fill_", "zero_"})
 _SYMMETRIC_OPS = frozenset({"linear", "conv", "rnn"})
+# what a layer's output passes through on its way to the next weight layer (NN110 (a))
+_TO_NEXT_LAYER = (ACTIVATION | POOL | DROPOUT | RESHAPE | IDENTITY | BATCHNORM | OTHER_NORM
+                  | {"softmax", "log_softmax", "transpose", "scale"})
+_RELU = frozenset({"relu", "relu6"})
 
 
 def _weight_owner(target: cst.BaseExpression) -> str | None:
@@ -367,65 +371,231 @@ def _weight_owner(target: cst.BaseExpression) -> str | None:
     return None
 
 
+def _self_layer(target: cst.BaseExpression, part: str) -> str | None:
+    """`self.fc.weight` / `self.fc.weight.data` (part="weight") -> "fc"."""
+    if isinstance(target, cst.Attribute) and target.attr.value == "data":
+        target = target.value
+    if isinstance(target, cst.Attribute) and target.attr.value == part and isinstance(target.value, cst.Attribute) \
+            and isinstance(target.value.value, cst.Name) and target.value.value.value == "self":
+        return target.value.attr.value
+    return None
+
+
+@dataclass
+class _ConstantInit:
+    call: cst.Call
+    zero: bool  # all zeros (zeros_, zero_, constant_(w, 0), fill_(0))
+    owner: str | None  # the module class whose method runs it; None for a module-level function
+    classes: list[tuple[str, str]] | None = None  # a type-wide init: (class name, op) of the isinstance test
+    attr: str | None = None  # an init of one layer: `self.<attr>.weight`
+    zero_bias: bool = False  # the same block (or class) zeroes the bias too
+
+
+def _constant_value(source: SourceFile, call: cst.Call) -> tuple[cst.BaseExpression, bool] | None:
+    """(target, all zeros) of a constant init call: nn.init.zeros_/ones_/constant_, .fill_/.zero_."""
+    func = call.func
+    qualified = source.imports.resolve(func) or ""
+    if qualified.rsplit(".", 1)[-1] in _CONSTANT_INITS and qualified.endswith(
+            tuple(f"{m}.{n}" for m in ("torch.nn.init", "initialization") for n in _CONSTANT_INITS)):
+        if not call.args or call.args[0].star:
+            return None
+        name = qualified.rsplit(".", 1)[-1]
+        value = literal(call.args[1].value) if len(call.args) > 1 else None
+        return call.args[0].value, name == "zeros_" or (name.startswith("constant") and value == 0)
+    if isinstance(func, cst.Attribute) and func.attr.value in _FILL_METHODS:
+        value = literal(call.args[0].value) if call.args else None
+        return func.value, func.attr.value == "zero_" or value == 0
+    return None
+
+
 class ConstantWeightInit(Rule):
-    """Every Linear/Conv/RNN weight set to one constant: all units of each layer compute the
-    same thing and receive the same gradient, so they stay identical (symmetry is never broken)."""
+    """A constant weight is a bug in two cases. (a) The next weight layer is constant too: every
+    unit of the first layer then gets the same gradient (the second's identical columns send the
+    same signal back to each), so the units stay identical forever. (b) All-zero weights with a
+    zero bias feeding a ReLU: the pre-activation is 0, where ReLU's gradient is 0, so the layer
+    never learns. A constant layer followed by a random one is fine (its random weights break the
+    symmetry), as are constant output layers, biases and norm layers."""
 
     code = "NN110"
     name = "constant-weight-init"
     severity = Severity.ERROR
-    summary = "Constant init (zeros_/ones_/constant_/fill_) of every Linear/Conv/RNN weight."
+    summary = "Constant weight init whose symmetry nothing breaks, or all-zero weights into a ReLU."
     front_ends = "S"
     kind = "source"
-    requires = (("isinstance", "type("), ("zeros_", "ones_", "constant", "fill_", "zero_"))
+    requires = (("zeros_", "ones_", "constant", "fill_", "zero_"),)
 
     def check(self, source: SourceFile, options: dict[str, Any]) -> Iterator[Finding]:
-        yield from self._walk(source, source.module.body, [])
-        for function in collect(source.module, lambda n: isinstance(n, cst.FunctionDef)):
-            yield from self._walk(source, _body(function), [])
+        inits = list(self._inits(source))
+        if not inits:
+            return
+        from nnlint.source import layer_graphs
 
-    def _walk(self, source: SourceFile, statements: Iterable[cst.BaseStatement], guards: list) -> Iterator[Finding]:
+        graphs = layer_graphs(source)
+        reported: set[int] = set()
+        for init in inits:
+            if id(init.call) in reported:
+                continue
+            message = self._judge(source, init, inits, graphs)
+            if message is not None:
+                reported.add(id(init.call))
+                yield self.report(init.call, message)
+
+    # --- which layers an init sets, and what follows them -------------------------------------
+    def _judge(self, source: SourceFile, init: _ConstantInit, inits: list[_ConstantInit], graphs: list) -> str | None:
+        set_here = [(g, n) for g in graphs if self._applies(init, g) for n in g.nodes if self._sets(init, n)]
+        what = source.code(init.call.func)
+        if not set_here:
+            if init.classes is None:
+                return None  # one named layer nnlint cannot find in a graph: silent
+            layers = "/".join(name for name, op in init.classes if op in _SYMMETRIC_OPS)
+            return (f"{what} gives every {layers} weight one constant: where one such layer feeds another, the "
+                    "units of the first get identical gradients and stay identical; use a random init for weights "
+                    "(constants are fine for biases, norm layers and an output layer)")
+        for graph, node in set_here:
+            for following in self._next_weight_layers(graph, node):
+                if any(self._applies(other, graph) and self._sets(other, following) for other in inits):
+                    return (f"{what} gives {node.label} a constant weight and the next weight layer, "
+                            f"{following.label}, is constant too: the units of {node.label} get identical gradients "
+                            "and stay identical forever; use a random init for at least one of them")
+            if init.zero and self._zero_bias(init, node):
+                relu = self._into_relu(graph, node)
+                if relu is not None:
+                    return (f"{what} sets every weight of {node.label} to zero with a zero bias, and it feeds "
+                            f"{relu.label}: the pre-activation is 0, where ReLU's gradient is 0, so the layer never "
+                            "learns; use a random init for the weight")
+        return None
+
+    @staticmethod
+    def _applies(init: _ConstantInit, graph: Any) -> bool:
+        """A method's init applies to its class's model; a module-level function's to the file's models."""
+        if init.owner is not None:
+            return graph.origin == "nn.Module" and graph.name == init.owner
+        return not str(graph.name).startswith("self.")
+
+    def _sets(self, init: _ConstantInit, node: Any) -> bool:
+        if node.op not in _SYMMETRIC_OPS:
+            return False
+        if init.classes is not None:
+            return any(name == node.attrs.get("cls") and op in _SYMMETRIC_OPS for name, op in init.classes)
+        definition = node.attrs.get("definition")
+        return not node.attrs.get("via") and isinstance(definition, cst.Assign) and any(
+            _self_attribute(t.target, "self") == init.attr for t in definition.targets)
+
+    @staticmethod
+    def _next_weight_layers(graph: Any, node: Any) -> list:
+        found, frontier, seen = [], list(graph.consumers(node)), set()
+        while frontier:
+            current = frontier.pop()
+            if current.id in seen:
+                continue
+            seen.add(current.id)
+            if current.op in _SYMMETRIC_OPS:
+                found.append(current)
+            elif current.op in _TO_NEXT_LAYER:
+                frontier.extend(graph.consumers(current))
+        return found
+
+    @staticmethod
+    def _into_relu(graph: Any, node: Any) -> Any:
+        current = node
+        for _ in range(4):
+            consumers = graph.consumers(current)
+            if len(consumers) != 1:
+                return None
+            current = consumers[0]
+            if current.op in _RELU:
+                return current
+            if current.op not in DROPOUT | RESHAPE | IDENTITY:
+                return None
+        return None
+
+    @staticmethod
+    def _zero_bias(init: _ConstantInit, node: Any) -> bool:
+        return init.zero_bias or node.attrs.get("bias") is False
+
+    # --- the constant inits of a file ---------------------------------------------------------
+    def _inits(self, source: SourceFile) -> Iterator[_ConstantInit]:
+        owners: dict[int, str] = {}
+        for cls in module_classes(source):
+            for method in cls.methods.values():
+                owners[id(method)] = cls.node.name.value
+        for function in collect(source.module, lambda n: isinstance(n, cst.FunctionDef)):
+            owner = owners.get(id(function))
+            yield from self._walk(source, _body(function), [], owner)
+            if owner is not None:
+                yield from self._targeted(source, function, owner)
+
+    def _targeted(self, source: SourceFile, method: cst.FunctionDef, owner: str) -> Iterator[_ConstantInit]:
+        """`nn.init.zeros_(self.fc.weight)` in a method of a module class."""
+        zero_biases = set()
+        found = []
+        for call in collect(method.body, lambda n: isinstance(n, cst.Call)):
+            value = _constant_value(source, call)
+            if value is None:
+                continue
+            target, zero = value
+            if zero and _self_layer(target, "bias"):
+                zero_biases.add(_self_layer(target, "bias"))
+            attr = _self_layer(target, "weight")
+            if attr is not None:
+                found.append(_ConstantInit(call, zero, owner, attr=attr))
+        for init in found:
+            init.zero_bias = init.attr in zero_biases
+            yield init
+
+    def _walk(self, source: SourceFile, statements: Iterable[cst.BaseStatement], guards: list,
+              owner: str | None) -> Iterator[_ConstantInit]:
         """guards: for each enclosing `if`, (variable, classes) of its isinstance test, marked
         None for a branch that is not a type test (a name or config check: deliberate)."""
+        statements = list(statements)
         for stmt in statements:
             if isinstance(stmt, cst.If):
-                yield from self._walk(source, _block(stmt.body), guards + [self._type_test(source, stmt.test)])
+                yield from self._walk(source, _block(stmt.body), guards + [self._type_test(source, stmt.test)], owner)
                 branch = stmt.orelse
                 if isinstance(branch, cst.If):
-                    yield from self._walk(source, [branch], guards)
+                    yield from self._walk(source, [branch], guards, owner)
                 elif isinstance(branch, cst.Else):
-                    yield from self._walk(source, _block(branch.body), guards)
+                    yield from self._walk(source, _block(branch.body), guards, owner)
             elif isinstance(stmt, (cst.For, cst.While, cst.With)):
-                yield from self._walk(source, _block(stmt.body), guards)
+                yield from self._walk(source, _block(stmt.body), guards, owner)
             elif isinstance(stmt, cst.Try):
-                yield from self._walk(source, _block(stmt.body), guards)
+                yield from self._walk(source, _block(stmt.body), guards, owner)
             elif isinstance(stmt, cst.SimpleStatementLine) and guards and None not in guards:
                 for small in stmt.body:
                     if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
-                        yield from self._constant_init(source, small.value, guards)
+                        init = self._type_wide(source, small.value, guards, owner)
+                        if init is not None:
+                            init.zero_bias = self._zeroes_bias(source, statements, guards)
+                            yield init
 
-    def _constant_init(self, source: SourceFile, call: cst.Call, guards: list) -> Iterator[Finding]:
-        func = call.func
-        qualified = source.imports.resolve(func) or ""
-        if qualified.rsplit(".", 1)[-1] in _CONSTANT_INITS and qualified.endswith(
-                tuple(f"{m}.{n}" for m in ("torch.nn.init", "initialization") for n in _CONSTANT_INITS)):
-            target = call.args[0].value if call.args and not call.args[0].star else None
-        elif isinstance(func, cst.Attribute) and func.attr.value in _FILL_METHODS:
-            target = func.value
-        else:
-            return
-        owner = _weight_owner(target) if target is not None else None
-        classes = next((cls for var, cls in reversed(guards) if var == owner), None)
-        if owner is None or not classes:
-            return
-        layers = [name for name, op in classes if op in _SYMMETRIC_OPS]
-        if layers:
-            yield self.report(
-                call,
-                f"{source.code(call.func)} gives every {'/'.join(layers)} weight one constant: all units of "
-                "a layer get the same gradient and stay identical; use a random init for weights "
-                "(constants are fine for biases and norm layers)",
-            )
+    @staticmethod
+    def _type_wide(source: SourceFile, call: cst.Call, guards: list, owner: str | None) -> _ConstantInit | None:
+        value = _constant_value(source, call)
+        if value is None:
+            return None
+        target, zero = value
+        var = _weight_owner(target)
+        classes = next((cls for v, cls in reversed(guards) if v == var), None)
+        if var is None or not classes or not any(op in _SYMMETRIC_OPS for _, op in classes):
+            return None
+        return _ConstantInit(call, zero, owner, classes=classes)
+
+    @staticmethod
+    def _zeroes_bias(source: SourceFile, statements: list[cst.BaseStatement], guards: list) -> bool:
+        """The same block zeroes `m.bias` (`nn.init.zeros_(m.bias)`, `m.bias.data.zero_()`)."""
+        var = guards[-1][0]
+        for stmt in statements:
+            for call in collect(stmt, lambda n: isinstance(n, cst.Call)) if isinstance(stmt, cst.SimpleStatementLine) else ():
+                value = _constant_value(source, call)
+                if value is None or not value[1]:
+                    continue
+                target = value[0]
+                if isinstance(target, cst.Attribute) and target.attr.value == "data":
+                    target = target.value
+                if isinstance(target, cst.Attribute) and target.attr.value == "bias" \
+                        and isinstance(target.value, cst.Name) and target.value.value == var:
+                    return True
+        return False
 
     @staticmethod
     def _type_test(source: SourceFile, test: cst.BaseExpression) -> tuple[str, list[tuple[str, str]]] | None:
