@@ -272,9 +272,10 @@ def test_nn110_fires_on_type_wide_constant_weight_inits():
 def test_nn110_message():
     messages = [d.message for d in lint(NN110_MODEL, select=["NN110"])]
     # the file's model: the first Linear feeds the second through a ReLU, both zeroed
-    assert messages[0] == ("nn.init.zeros_ gives nn.Linear(4, 8) a constant weight and the next weight layer, "
-                           "nn.Linear(8, 1), is constant too: the units of nn.Linear(4, 8) get identical gradients "
-                           "and stay identical forever; use a random init for at least one of them")
+    assert messages[0] == ("nn.init.zeros_ gives every Linear/Conv2d weight one constant, and nn.Linear(4, 8) "
+                           "feeds nn.Linear(8, 1): the units of the first get identical gradients and stay identical "
+                           "forever; use a random init for weights (constants are fine for biases, norm layers and "
+                           "an output layer)")
     # no LSTM in the file's models: what it is applied to is not known
     assert messages[1] == ("m.weight_ih_l0.data.fill_ gives every LSTM weight one constant: where one such layer "
                            "feeds another, the units of the first get identical gradients and stay identical; use a "

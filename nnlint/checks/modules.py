@@ -454,6 +454,12 @@ class ConstantWeightInit(Rule):
         for graph, node in set_here:
             for following in self._next_weight_layers(graph, node):
                 if any(self._applies(other, graph) and self._sets(other, following) for other in inits):
+                    if init.classes is not None:
+                        layers = "/".join(name for name, op in init.classes if op in _SYMMETRIC_OPS)
+                        return (f"{what} gives every {layers} weight one constant, and {node.label} feeds "
+                                f"{following.label}: the units of the first get identical gradients and stay "
+                                "identical forever; use a random init for weights (constants are fine for biases, "
+                                "norm layers and an output layer)")
                     return (f"{what} gives {node.label} a constant weight and the next weight layer, "
                             f"{following.label}, is constant too: the units of {node.label} get identical gradients "
                             "and stay identical forever; use a random init for at least one of them")
