@@ -76,7 +76,11 @@ class NNLintServer(LanguageServer):
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nnlint-lint")
         self.stopping = threading.Event()
         self._pending: asyncio.Task | None = None
-        self._indexing: threading.Thread | None = None
+        self._edited: set[str] = set()  # documents edited since the last publish
+        self.versions: dict[str, int | None] = {}  # URI -> the version last linted
+        self._indexing: asyncio.Future | None = None
+        self._tokens = 0
+        self.indexer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nnlint-index")
         self.loop: asyncio.AbstractEventLoop | None = None
 
     # -- helpers --------------------------------------------------------------------------------
@@ -116,7 +120,7 @@ class NNLintServer(LanguageServer):
 
         def line_text(file: str, line: int, cell: int | None = None) -> str | None:
             if file not in texts:
-                texts[file] = _disksource_lines(file)
+                texts[file] = _disk_lines(file)
             lines = texts[file] if cell is None else None  # notebooks: a later issue
             return lines[line - 1] if lines is not None and 0 < line <= len(lines) else None
 
@@ -142,51 +146,87 @@ class NNLintServer(LanguageServer):
         for path, (uri, text, version) in docs.items():
             if path in now and now[path][1] == text:
                 out[uri] = self.to_lsp(path, found.get(path, []), docs)
+                self.versions[uri] = version
                 self.latest[uri] = list(zip(found.get(path, []), out[uri]))
         return out
 
     # -- push mode -------------------------------------------------------------------------------
-    def schedule(self, delay: float = DEBOUNCE_SECONDS) -> None:
-        """(Re)start the debounce: only the last edit in a burst is linted."""
+    def schedule(self, delay: float = DEBOUNCE_SECONDS, edited: str | None = None) -> None:
+        """(Re)start the debounce: only the last edit in a burst is linted. An `edited` document
+        is always published again; the other open ones only when their diagnostics changed."""
+        if edited is not None:
+            self._edited.add(edited)
         if self._pending is not None and not self._pending.done():
             self._pending.cancel()
         self._pending = asyncio.ensure_future(self._publish_after(delay))
 
     async def _publish_after(self, delay: float) -> None:
         await asyncio.sleep(delay)
-        results = await self.lint_open()
+        try:
+            results = await self.lint_open()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a bug shows as a message; the server keeps serving
+            self.message(f"internal error: {type(exc).__name__}: {exc}")
+            return
         if self.pull:
             changed = [uri for uri, items in results.items() if uri in self.reported and self.reported[uri] != items]
             if changed:
                 self.workspace_diagnostic_refresh(None)
             return
+        edited, self._edited = self._edited, set()
         for uri, items in results.items():
-            if self.reported.get(uri) != items:
+            if uri in edited or self.reported.get(uri) != items:
                 self.reported[uri] = items
-                self.publish(uri, items)
+                self.publish(uri, items, self.versions.get(uri))
 
-    def publish(self, uri: str, items: list[dict]) -> None:
+    def publish(self, uri: str, items: list[dict], version: int | None = None) -> None:
         diagnostics = [_converter.structure(item, types.Diagnostic) for item in items]
-        self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics))
+        self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics,
+                                                                              version=version))
 
     # -- background indexing --------------------------------------------------------------------
     def start_indexing(self) -> None:
-        """Read every workspace file's facts in a thread; re-lint the open files when done."""
-        index, loop = self.index, self.loop
+        """Read every workspace file's facts in the background; re-lint the open files when done."""
+        if self._indexing is not None and not self._indexing.done():
+            self._indexing.cancel()
+        self._indexing = asyncio.ensure_future(self._index())
 
-        def work() -> None:
-            try:
-                index.index(index.python_files(), self.stopping.is_set)
-            except Exception as exc:  # noqa: BLE001 - the server keeps serving the open files
-                loop.call_soon_threadsafe(self.message, f"indexing the workspace failed: {exc}")
-            if not self.stopping.is_set():
-                loop.call_soon_threadsafe(self.schedule, 0)
+    async def _index(self) -> None:
+        index, loop = self.index, asyncio.get_running_loop()
+        token = await self._progress_begin("nnlint: indexing the workspace")
+        try:
+            paths = await loop.run_in_executor(self.indexer, index.python_files)
 
-        self._indexing = threading.Thread(target=work, name="nnlint-index", daemon=True)
-        self._indexing.start()
+            def progress(done: int) -> None:
+                if token is not None and done % 50 == 0:
+                    loop.call_soon_threadsafe(self.work_done_progress.report, token, types.WorkDoneProgressReport(
+                        message=f"{done}/{len(paths)} files", percentage=done * 100 // max(len(paths), 1)))
+
+            await loop.run_in_executor(self.indexer, index.index, paths, self.stopping.is_set, progress)
+        except Exception as exc:  # noqa: BLE001 - the server keeps serving the open files
+            self.message(f"indexing the workspace failed: {exc}")
+        finally:
+            if token is not None:
+                self.work_done_progress.end(token, types.WorkDoneProgressEnd(message="done"))
+        if not self.stopping.is_set():
+            self.schedule(0)
+
+    async def _progress_begin(self, title: str) -> str | None:
+        window = self.client_capabilities.window
+        if not (window and window.work_done_progress):
+            return None
+        self._tokens += 1
+        token = f"nnlint-index-{self._tokens}"
+        try:
+            await self.work_done_progress.create_async(token)
+        except Exception:  # noqa: BLE001 - a client that refuses the token gets no progress
+            return None
+        self.work_done_progress.begin(token, types.WorkDoneProgressBegin(title=title, percentage=0))
+        return token
 
 
-def _disksource_lines(path: str) -> list[str] | None:
+def _disk_lines(path: str) -> list[str] | None:
     if path.endswith(".onnx"):
         return None
     try:
@@ -263,7 +303,7 @@ def build_server() -> NNLintServer:
         if path is not None:
             ls.open[path] = params.text_document.uri
             if not ls.pull:
-                ls.schedule(0)
+                ls.schedule(0, params.text_document.uri)
         elif not ls.pull:
             ls.publish(params.text_document.uri, _lint_unopened(ls, params.text_document.uri))
 
@@ -275,12 +315,12 @@ def build_server() -> NNLintServer:
                 ls.publish(params.text_document.uri, _lint_unopened(ls, params.text_document.uri))
             return
         if not ls.pull:
-            ls.schedule()
+            ls.schedule(edited=params.text_document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
     def did_save(ls: NNLintServer, params: types.DidSaveTextDocumentParams) -> None:
         if not ls.pull:
-            ls.schedule(0)
+            ls.schedule(0, params.text_document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     async def did_close(ls: NNLintServer, params: types.DidCloseTextDocumentParams) -> None:
@@ -289,6 +329,7 @@ def build_server() -> NNLintServer:
         ls.open.pop(path, None)
         ls.reported.pop(uri, None)
         ls.latest.pop(uri, None)
+        ls.versions.pop(uri, None)
         if not ls.pull:
             ls.publish(uri, [])
         if path is not None:
@@ -329,7 +370,7 @@ def _lint_unopened(ls: NNLintServer, uri: str) -> list[dict]:
     if doc is not None:
         text = doc.source
     elif path is not None and os.path.isfile(path):
-        lines = _disksource_lines(path)
+        lines = _disk_lines(path)
         text = "\n".join(lines) if lines is not None else ""
     else:
         return []

@@ -124,6 +124,12 @@ async def test_vscode_sees_a_model_changed_on_disk_through_watched_files(client,
     await published(client, train, lambda f: codes(f) == [("NN201", 12, 15)])
     (watching,) = client.registrations
     assert watching.method == t.WORKSPACE_DID_CHANGE_WATCHED_FILES
+    deadline = asyncio.get_running_loop().time() + WAIT
+    while not any(r and r[-1].kind == "end" for r in client.progress_reports.values()):  # indexing shows progress
+        assert asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0.05)
+    ((begin, *_),) = client.progress_reports.values()
+    assert begin.kind == "begin" and "indexing" in begin.title
     models.write_text(LOGITS, encoding="utf-8")
     client.workspace_did_change_watched_files(t.DidChangeWatchedFilesParams(
         [t.FileEvent(uri=uri(models), type=t.FileChangeType.Changed)]))
