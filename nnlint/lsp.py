@@ -115,8 +115,8 @@ class NNLintServer(LanguageServer):
             index.set_buffer(path, text)
         return index.diagnostics(list(docs)), error, changed
 
-    def to_lsp(self, path: str, found: list[Diagnostic], docs: dict) -> list[dict]:
-        texts: dict[str, list[str] | None] = {p: source_lines(text) for p, (_, text, _) in docs.items()}
+    def to_lsp(self, found: list[Diagnostic], texts: dict[str, list[str] | None]) -> list[dict]:
+        """LSP diagnostics; `texts` holds the lines of files already read (the disk is read for others)."""
 
         def line_text(file: str, line: int, cell: int | None = None) -> str | None:
             if file not in texts:
@@ -143,9 +143,12 @@ class NNLintServer(LanguageServer):
             self.start_indexing()
         now = self.snapshot()
         out = {}
+        texts: dict[str, list[str] | None] = {}
+        for path, (uri, text, version) in docs.items():
+            texts[path] = source_lines(text)
         for path, (uri, text, version) in docs.items():
             if path in now and now[path][1] == text:
-                out[uri] = self.to_lsp(path, found.get(path, []), docs)
+                out[uri] = self.to_lsp(found.get(path, []), texts)
                 self.versions[uri] = version
                 self.latest[uri] = list(zip(found.get(path, []), out[uri]))
         return out
@@ -376,7 +379,7 @@ def _lint_unopened(ls: NNLintServer, uri: str) -> list[dict]:
         return []
     name = path or os.path.join(ls.index.root, os.path.basename(urlparse(uri).path) or "untitled.py")
     found = ls.index.lint_alone(name, text)
-    return ls.to_lsp(name, found, {name: (uri, text, None)})
+    return ls.to_lsp(found, {name: source_lines(text)})
 
 
 def _wanted(kind: str, only: list[str] | None) -> bool:

@@ -17,7 +17,7 @@ from typing import Callable, Iterable
 
 from nnlint.config import Config, ConfigError, find_config, load_config
 from nnlint.diagnostics import Diagnostic, Span
-from nnlint.discovery import discover
+from nnlint.discovery import _excluded_with_parents, discover, git_ignored
 from nnlint.engine import FileResult, FileSettings, Run, lint_source, project_diagnostics, read_file
 from nnlint.files import Unreadable
 from nnlint.registry import all_rules
@@ -141,12 +141,21 @@ class Workspace:
             with self._lock:
                 self._disk.pop(path, None)
             return
-        if not path.endswith(".py"):
-            return
+        with self._lock:
+            known = path in self._disk
+        if not known and not self._walked(path, run):
+            return  # a new file `nnlint ROOT` would not lint (excluded, ignored, outside the root)
         entry = self._read(path, run)
         with self._lock:
             if generation == self.generation:
                 self._disk[path] = entry
+
+    def _walked(self, path: str, run: Run) -> bool:
+        if not path.endswith(".py") or not self._in_workspace(path):
+            return False
+        if _excluded_with_parents(path, run.exclude, run.root):
+            return False
+        return not git_ignored(os.path.dirname(path), [path])
 
     def _read(self, path: str, run: Run) -> _Entry:
         """A disk file is context: only its facts and noqa comments are used (its own diagnostics
@@ -200,8 +209,8 @@ class Workspace:
         path = os.path.abspath(path)
         with self._lock:
             self._buffers.pop(path, None)
-            self._disk.pop(path, None)
-        if path.endswith(".py") and stamp(path) and self._in_workspace(path):
+            entry = self._disk.get(path)
+        if entry is not None and stamp(path) != entry.stamp:
             self.refresh(path)
 
     def lint_alone(self, path: str, text: str) -> list[Diagnostic]:

@@ -297,3 +297,21 @@ async def test_quick_fix_is_the_rules_own_fix_and_an_unused_layer_is_tagged_unne
     assert fix_all.kind == "source.fixAll.nnlint"
     (whole,) = fix_all.edit.changes[uri(path)]
     assert whole.new_text == "    log_probs = F.log_softmax(logits, dim=-1)\n" and whole.range.start.line == 5
+
+
+def test_files_created_after_indexing_count_unless_the_walk_would_skip_them(project):
+    from nnlint.workspace import Workspace
+
+    project("proj/pyproject.toml", '[tool.nnlint]\nextend-exclude = ["generated"]\n')
+    train = project("proj/train.py", TRAIN.replace("from models import", "from generated.models import"))
+    workspace = Workspace(str(project.root / "proj"))
+    assert workspace.load_config() is None
+    workspace.index(workspace.python_files())
+    workspace.set_buffer(str(train), train.read_text())
+    excluded = project("proj/generated/models.py", MODELS)
+    workspace.refresh(str(excluded))  # a watched-files "created" event
+    assert workspace.diagnostics([str(train)]) == {str(train): []}  # as `nnlint proj/`: generated/ is excluded
+    workspace.set_buffer(str(train), TRAIN)
+    workspace.refresh(str(project("proj/models.py", MODELS)))
+    (found,) = workspace.diagnostics([str(train)])[str(train)]
+    assert (found.code, found.line, found.column) == ("NN201", 13, 16)
