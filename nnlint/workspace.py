@@ -51,6 +51,20 @@ def _facts_only(settings: FileSettings) -> FileSettings:
     return settings.without(settings.enabled - frozenset(keep))
 
 
+def _open_cache(config: Config, root: str):
+    """The cache the CLI would use from this workspace: NNLINT_CACHE_DIR, else the config's
+    cache-dir, else .nnlint_cache in the project root; None when it cannot be written."""
+    from nnlint.cache import DIRECTORY_NAME, ENV_VARIABLE, Cache, CacheUnavailable, project_root
+
+    top = str(config.root) if config.path else project_root(root)
+    directory = os.environ.get(ENV_VARIABLE) or (
+        os.path.join(str(config.root), config.cache_dir) if config.cache_dir else os.path.join(top, DIRECTORY_NAME))
+    try:
+        return Cache.open(directory, top)
+    except CacheUnavailable:
+        return None
+
+
 @dataclass
 class _Entry:
     result: FileResult
@@ -73,6 +87,7 @@ class Workspace:
         self.run = run_from_config(self.config)
         self.doc_url: str | None = None
         self._config_stamp: tuple = ()
+        self.cache = None  # nnlint.cache.Cache for the disk files' facts (None: no usable directory)
         self.generation = 0  # bumped when the settings change which files hold facts: the disk is read again
 
     # -- configuration ------------------------------------------------------------------------
@@ -103,6 +118,7 @@ class Workspace:
                 for path, entry in self._buffers.items():
                     self._buffers[path] = self._lint_text(path, entry.text or "", run)
             self.config, self.run = config, run
+            self.cache = _open_cache(config, self.root)
             self.doc_url = getattr(config, "doc_url", None)
             return None
 
@@ -167,7 +183,13 @@ class Workspace:
         except Unreadable as exc:
             problem = Diagnostic(path, Span.point(), "NN002", str(exc))
             return _Entry(FileResult([problem] if "NN002" in settings.enabled else []), before)
-        return _Entry(self._safe_lint(path, data, settings), before)
+        cache = self.cache
+        result = cache.get(path, data, settings) if cache is not None else None
+        if result is None:
+            result = self._safe_lint(path, data, settings)
+            if cache is not None and not result.internal_error:
+                cache.put(path, data, settings, result)
+        return _Entry(result, before)
 
     def _safe_lint(self, path: str, data: bytes, settings: FileSettings) -> FileResult:
         from nnlint.engine import _internal

@@ -11,6 +11,7 @@ import pytest_lsp
 from lsprotocol import types as t
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
+from nnlint.engine import lint_source as lint
 from test_project import MODELS, TRAIN
 
 LOGITS = MODELS.replace("F.softmax(self.fc2(x), dim=1)", "self.fc2(x)")
@@ -315,3 +316,25 @@ def test_files_created_after_indexing_count_unless_the_walk_would_skip_them(proj
     workspace.refresh(str(project("proj/models.py", MODELS)))
     (found,) = workspace.diagnostics([str(train)])[str(train)]
     assert (found.code, found.line, found.column) == ("NN201", 13, 16)
+
+
+def test_the_workspace_facts_come_from_the_cache_on_the_next_start(project, monkeypatch):
+    from nnlint.workspace import Workspace
+
+    monkeypatch.delenv("NNLINT_CACHE_DIR")  # the default: .nnlint_cache in the project root
+    project("proj/pyproject.toml", "[tool.nnlint]\n")
+    project("proj/models.py", MODELS)
+    train = project("proj/train.py", TRAIN)
+    first = Workspace(str(project.root / "proj"))
+    first.load_config()
+    first.index(first.python_files())
+    assert (project.root / "proj" / ".nnlint_cache").is_dir()
+
+    def unavailable(path, data, settings):
+        raise AssertionError(f"{path} was linted again")
+
+    second = Workspace(str(project.root / "proj"), per_file=lambda p, d, s: unavailable(p, d, s) if "models" in p else lint(p, d, s))
+    second.load_config()
+    second.index(second.python_files())
+    second.set_buffer(str(train), TRAIN)
+    assert [d.code for d in second.diagnostics([str(train)])[str(train)]] == ["NN201"]
