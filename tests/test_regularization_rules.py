@@ -107,6 +107,139 @@ small = layers.Dense(64, kernel_regularizer=regularizers.l2(1e-4))
     assert only(code, "NN401") == [(4, 45, "NN401")]
 
 
+NN401_SHAPES = '''\
+import itertools
+
+import torch
+import torch.nn.functional as F
+
+L2_WEIGHT = 0.05
+
+
+def l2_penalty(model):
+    total = 0.0
+    for p in model.parameters():
+        total = total + p.pow(2).sum()
+    return total
+
+
+def l1_penalty(*models):
+    return sum(p.abs().sum() for m in models for p in m.parameters())
+
+
+def norm_of(params):
+    return sum(torch.norm(p) ** 2 for p in params)
+
+
+def train_helper(model, loader, optimizer):
+    for x, y in loader:
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(x), y) + 0.1 * l2_penalty(model)  # A: helper, literal
+        loss.backward()
+        optimizer.step()
+
+
+def train_two(encoder, decoder, loader, optimizer):
+    for x, y in loader:
+        optimizer.zero_grad()
+        loss = F.mse_loss(decoder(encoder(x)), y)
+        loss += L2_WEIGHT * l1_penalty(encoder, decoder)  # B: several models, constant, +=
+        loss.backward()
+        optimizer.step()
+
+
+def train_chain(encoder, head, loader, optimizer, lam):
+    for x, y in loader:
+        optimizer.zero_grad()
+        total = 0
+        for p in itertools.chain(encoder.parameters(), head.parameters()):
+            total += p.pow(2).sum()
+        reg = lam * total  # C: chained, coefficient later, positional argument
+        loss = F.cross_entropy(head(encoder(x)), y) + reg
+        loss.backward()
+        optimizer.step()
+
+
+def train_params_arg(model, loader, optimizer, weight_decay=1e-5):
+    for x, y in loader:
+        optimizer.zero_grad()
+        penalty = norm_of(model.parameters())
+        loss = F.cross_entropy(model(x), y) + weight_decay * penalty  # D: params passed as argument, keyword
+        loss.backward()
+        optimizer.step()
+
+
+def main(encoder, decoder, head, model, loader, optimizer):
+    train_chain(encoder, head, loader, optimizer, 0.5)
+    train_params_arg(model, loader, optimizer, weight_decay=0.02)
+    coeff = 0.2
+    for x, y in loader:
+        optimizer.zero_grad()
+        params = list(model.parameters())
+        reg = sum(w.pow(2).sum() for w in params)
+        loss = F.cross_entropy(model(x), y)
+        loss = loss + coeff * reg  # E: variable, list of parameters
+        loss.backward()
+        optimizer.step()
+'''
+
+
+def test_nn401_every_penalty_shape_fires_at_the_product():
+    # A helper over one model, literal coefficient; B a generator over several models, module
+    # constant, `loss +=`; C a loop over itertools.chain, coefficient applied later from a positional
+    # argument; D parameters passed to a helper, keyword argument at the call site; E a list of
+    # parameters, a variable coefficient
+    assert only(NN401_SHAPES, "NN401") == [(27, 47, "NN401"), (36, 17, "NN401"), (47, 15, "NN401"),
+                                           (57, 47, "NN401"), (71, 23, "NN401")]
+
+
+NN401_CLEAN = '''\
+import itertools
+
+import torch
+import torch.nn.functional as F
+
+L2_WEIGHT = 1e-4
+
+
+def l2_penalty(*models):
+    return sum(p.pow(2).sum() for m in models for p in m.parameters())
+
+
+def embedding_penalty(model):
+    return model.embedding.weight.pow(2).sum()
+
+
+def activation_penalty(hidden_states):
+    return sum(h.pow(2).mean() for h in hidden_states)
+
+
+def train(encoder, decoder, loader, optimizer, lam):
+    for x, y in loader:
+        optimizer.zero_grad()
+        hidden = encoder(x)
+        loss = F.mse_loss(decoder(hidden), y)
+        loss += L2_WEIGHT * l2_penalty(encoder, decoder)  # a small coefficient
+        loss = loss + 0.5 * embedding_penalty(encoder)  # one tensor, not the parameters
+        loss = loss + 0.1 * activation_penalty([hidden])  # activations, not parameters
+        total = 0
+        for p in itertools.chain(encoder.parameters(), decoder.parameters()):
+            total += p.pow(2).sum()
+        loss = loss + lam * total  # lam is 1e-5 at the only call site
+        # loss = loss + 0.1 * total
+        loss.backward()
+        optimizer.step()
+
+
+def main(encoder, decoder, loader, optimizer):
+    train(encoder, decoder, loader, optimizer, 1e-5)
+'''
+
+
+def test_nn401_silent_for_small_coefficients_single_tensors_activations_and_comments():
+    assert only(NN401_CLEAN, "NN401") == []
+
+
 # -- NN402 weight-decay-too-large -------------------------------------------------------------
 
 def value_column(call):

@@ -1430,36 +1430,43 @@ def _norm_of(expr: cst.BaseExpression, var: str) -> bool:
     return bool(_NORM_LIKE.search(text)) and re.search(rf"\b{re.escape(var)}\b", text) is not None
 
 
-def _parameter_generator(expr: cst.BaseExpression) -> bool:
-    """`sum(p.pow(2).sum() for p in model.parameters())` and its list/stack spellings."""
-    for n in walk(expr):
-        if isinstance(n, (cst.GeneratorExp, cst.ListComp)):
-            var = _loop_var(n.for_in.target)
-            if var and _param_iter(n.for_in.iter) and _norm_of(n.elt, var):
-                return True
-    return False
+def _for_clauses(comp: cst.BaseComp) -> Iterator[cst.CompFor]:
+    clause: cst.CompFor | None = comp.for_in
+    while clause is not None:
+        yield clause
+        clause = clause.inner_for_in
+
+
+_ITERABLE_WRAPPERS = frozenset({"list", "tuple", "chain", "chain.from_iterable", "itertools.chain", "filter"})
 
 
 class _PenaltyFinder:
-    """Products `coefficient * penalty` added to something, where the penalty is a norm over
-    a model's parameters (a generator, or a variable accumulated over `.parameters()`)."""
+    """Products `coefficient * penalty` added to a loss, where the penalty is a norm summed over
+    the parameters of one or several models: a generator, a variable accumulated in a loop, or a
+    same-file helper returning one; the parameters given directly, chained (itertools.chain,
+    list + list), or passed in as an argument. The coefficient may be applied where the penalty
+    is built or later (`reg = c * total`, `loss += c * total`)."""
 
     def __init__(self, build: _Build) -> None:
         self.build = build
         self.ex = build.ex
         self.accumulators: set[tuple[int, str]] = set()
+        self._helpers: dict[str, bool] = {}
+        self._reported: set[int] = set()
         index = self.ex.index
-        scopes = [(self.ex.source.module, index.module)] + [(node, sc) for node, sc in index.scopes.items()]
-        for root, scope in scopes:
+        self.scopes = [(self.ex.source.module, index.module)] + [(node, sc) for node, sc in index.scopes.items()]
+        for root, scope in self.scopes:
             for n in self._nodes(root):
                 if isinstance(n, cst.For):
                     self._accumulator(n, scope)
-        for root, scope in scopes:
+        for root, scope in self.scopes:
             for n in self._nodes(root):
                 if isinstance(n, cst.BinaryOperation) and isinstance(n.operator, (cst.Add, cst.Subtract)):
                     for side in (n.left, n.right):
                         self._maybe_product(side, scope)
                 elif isinstance(n, cst.AugAssign) and isinstance(n.operator, cst.AddAssign):
+                    self._maybe_product(n.value, scope)
+                elif isinstance(n, (cst.Assign, cst.Return)) and n.value is not None:
                     self._maybe_product(n.value, scope)
 
     @staticmethod
@@ -1468,9 +1475,31 @@ class _PenaltyFinder:
             if n is root or not isinstance(n, _scopes()):
                 yield n
 
+    # -- what iterates over parameters ---------------------------------------------------------
+    def parameters(self, expr: cst.BaseExpression, scope: Scope, depth: int = 0) -> bool:
+        """Does the expression iterate over model parameters? `m.parameters()`, `list(...)`,
+        `itertools.chain(a.parameters(), b.parameters())`, `list(a.parameters()) + list(...)`, or a
+        name (variable, argument at the file's call sites) bound only to such values."""
+        if depth > MAX_DEPTH:
+            return False
+        if _param_iter(expr):
+            return True
+        if isinstance(expr, cst.Call) and expr.args and not any(a.keyword for a in expr.args):
+            name = dotted_name(expr.func) or ""
+            if name in _ITERABLE_WRAPPERS or name.endswith(".chain"):
+                values = [a.value for a in expr.args if a.keyword is None]
+                return all(self.parameters(v, scope, depth + 1) for v in values)
+            return False
+        if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Add):
+            return self.parameters(expr.left, scope, depth + 1) and self.parameters(expr.right, scope, depth + 1)
+        if isinstance(expr, cst.Name):
+            defs = self.ex.definitions(expr, scope)
+            return bool(defs) and all(d is not expr and self.parameters(d, s, depth + 1) for d, s in defs)
+        return False
+
     def _accumulator(self, loop: cst.For, scope: Scope) -> None:
         var = _loop_var(loop.target)
-        if not var or not _param_iter(loop.iter):
+        if not var or not self.parameters(loop.iter, scope):
             return
         for stmt in _small_statements(loop.body):
             if isinstance(stmt, cst.AugAssign) and isinstance(stmt.operator, cst.AddAssign) and \
@@ -1481,6 +1510,18 @@ class _PenaltyFinder:
                     and _norm_of(stmt.value, var):
                 self.accumulators.add((id(scope), stmt.targets[0].target.value))
 
+    def _generator(self, expr: cst.BaseExpression, scope: Scope) -> bool:
+        """`sum(p.pow(2).sum() for p in model.parameters())`, over several models
+        (`for m in models for p in m.parameters()`), and its list/stack spellings."""
+        for n in walk(expr):
+            if isinstance(n, (cst.GeneratorExp, cst.ListComp)):
+                for clause in _for_clauses(n):
+                    var = _loop_var(clause.target)
+                    if var and _norm_of(n.elt, var) and (_param_iter(clause.iter) or self.parameters(clause.iter, scope)):
+                        return True
+        return False
+
+    # -- what is a penalty ---------------------------------------------------------------------
     def is_penalty(self, expr: cst.BaseExpression, scope: Scope, depth: int = 0) -> bool:
         if depth > MAX_DEPTH:
             return False
@@ -1495,15 +1536,30 @@ class _PenaltyFinder:
                     return bool(terms) and all(v is not None and self.is_penalty(v, s, depth + 1) for v in terms)
                 s = s.parent
             return False
-        return _parameter_generator(expr)
+        if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name) and expr.func.value in self.ex.index.functions:
+            return self._helper(expr.func.value, depth)
+        return self._generator(expr, scope)
+
+    def _helper(self, name: str, depth: int) -> bool:
+        """A same-file function whose every return value is a parameter penalty (`l2_penalty(model)`)."""
+        if name not in self._helpers:
+            self._helpers[name] = False  # recursion guard
+            scopes = self.ex.index.functions.get(name, [])
+            returns = [(r.value, sc) for sc in scopes if sc.node is not None
+                       for r in self._nodes(sc.node.body) if isinstance(r, cst.Return) and r.value is not None]
+            self._helpers[name] = len(scopes) == 1 and bool(returns) and all(
+                self.is_penalty(value, sc, depth + 1) for value, sc in returns)
+        return self._helpers[name]
 
     def _maybe_product(self, node: cst.BaseExpression, scope: Scope) -> None:
-        if not (isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Multiply)):
+        if not (isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Multiply)) \
+                or id(node) in self._reported:
             return
         for coef, term in ((node.left, node.right), (node.right, node.left)):
             if self.is_penalty(term, scope):
                 value = self.ex.number(coef, scope)
                 if value is not None and value > 0:
+                    self._reported.add(id(node))
                     self.build.facts.penalties.append(Penalty(self.ex.span(node), value, SourceFile.code(node)))
                 return
 
