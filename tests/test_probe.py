@@ -114,6 +114,21 @@ class Unclamped(nn.Module):
         return self.fc2(torch.relu(self.fc1(x)))
 
 
+class ZeroHead(nn.Module):
+    # a head initialized to zero on purpose (torchvision's ViT): at step 0 the layers below get
+    # exactly zero gradient, and they train from the first step on
+
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(16, 32), nn.ReLU())
+        self.head = nn.Linear(32, 10)
+        nn.init.zeros_(self.head.weight)
+        nn.init.zeros_(self.head.bias)
+
+    def forward(self, x):
+        return self.head(self.body(x))
+
+
 class Penalized(nn.Module):
     def __init__(self):
         super().__init__()
@@ -223,7 +238,8 @@ def test_each_fault_is_reported_at_its_line_and_healthy_models_are_silent(models
             ("probe_models:NaNFeatures", None, CE),
             ("probe_models:DeepSigmoid", None, CE), ("probe_models:Clamped", None, steps),
             ("probe_models:Unclamped", None, steps), ("probe_models:Penalized", None, ProbeOptions()),
-            ("probe_models:ResNetLike", parse_shape("1,3,32,32"), CE), ("probe_models:LSTMTagger", None, CE)]
+            ("probe_models:ResNetLike", parse_shape("1,3,32,32"), CE), ("probe_models:LSTMTagger", None, CE),
+            ("probe_models:ZeroHead", None, CE)]
     found, outcome = probe(jobs, facts_from=[train_file])
     assert not outcome.internal_error and outcome.notes == []
     expected = {(str(model_file), line, code) for line, code in markers(model_file, "probe")}
@@ -254,8 +270,10 @@ def test_the_probe_is_deterministic_and_opt_in_on_the_command_line(models, run_c
     found = [(d["path"], d["line"], d["code"]) for d in json.loads(first.stdout)]
     # the loss for Penalized comes from train.py (its call site); HotHead has the --probe-loss
     assert found == [("probe_models.py", 20, "NN601"), ("train.py", 9, "NN606"), ("train.py", 13, "NN606")]
-    # without --probe the NN6 rules are selected but nothing runs
+    # without --probe the NN6 rules are selected but nothing runs; with no NN6 rule nothing is probed
     assert run_cli(*args).stdout == "[]\n"
+    unselected = run_cli("-q", "--output-format", "json", "--select", "NN1", "--trace", "probe_models:HotHead", "--probe")
+    assert unselected.stdout == "[]\n" and "no NN6 rule is selected; nothing was probed" in unselected.stderr
 
 
 def test_without_a_known_loss_only_the_loss_free_checks_run_and_stderr_says_so(models):

@@ -223,13 +223,15 @@ def probe_targets(jobs: list[tuple[Any, ProbeOptions]], enabled: frozenset[str],
     from nnlint.project import At
     from nnlint.trace import _diagnostic, _module_path, _one_line
 
+    rules = [rule for code, rule in all_rules().items() if code in enabled and rule.kind == "probe"]
+    if not rules:
+        return ProbeOutcome([], notes=["probe: no NN6 rule is selected; nothing was probed"])
     known = plans(facts, roots) if facts else {}
     requests = [{"spec": target.spec, "input_shape": list(target.input_shape) if target.input_shape else None,
                  "batch": options.batch, "steps": options.steps, "timeout": options.timeout,
                  "plans": known, "default_loss": options.loss} for target, options in jobs]
     targets = [target for target, _ in jobs]
     outcome = ProbeOutcome([])
-    rules = [rule for code, rule in all_rules().items() if code in enabled and rule.kind == "probe"]
     no_loss = []
     for target, result in zip(targets, run_probes(requests)):
         fallback = At(_module_path(target), Span.point())

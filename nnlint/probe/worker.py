@@ -329,7 +329,7 @@ def probe(request: dict) -> dict:
     try:
         factory = _load_factory(target)
     except Exception as exc:  # noqa: BLE001
-        raise ProbeFailed(f"cannot import '{target.spec}': {_one_line(exc)}", _site(fx._where_raised(exc))) from None
+        raise ProbeFailed(f"cannot import '{target.spec}': {_one_line(exc)}") from None  # at the module, like --trace
     torch.manual_seed(0)
     try:
         model, sites = fx.build_model(factory)
@@ -375,12 +375,13 @@ def probe(request: dict) -> dict:
         objective = value
     else:  # no loss: a random projection of the output still tells which parameters are connected
         torch.manual_seed(1)
-        objective = sum((t * torch.randn_like(t)).sum() for t in _tensors(output) if t.is_floating_point() and t.requires_grad)
+        objective = _projection(output)
     if non_finite is None and loss is not None and not math.isfinite(float(objective.detach())):
         non_finite = {"where": "loss", **result["model"]}
     if isinstance(objective, torch.Tensor) and objective.requires_grad:
         objective.backward()
-    result["gradients"] = _gradients(built, non_finite is None)
+    blocked = _blocked_by_zero_weights(model, lambda: _objective(loss, model, inputs))
+    result["gradients"] = _gradients(built, non_finite is None, blocked)
     if non_finite is None and result["gradients"]["non_finite"] is not None:
         non_finite = result["gradients"]["non_finite"]
     result["non_finite"] = non_finite
@@ -399,7 +400,53 @@ def _output_facts(built: _Model, watch: _Watch, prediction: Any) -> dict | None:
     return {**built.describe(maker), "shape": list(prediction.shape)}
 
 
-def _gradients(built: _Model, want_non_finite: bool) -> dict:
+def _projection(output: Any) -> Any:
+    """Without a loss: a seeded random projection of the output (every connected parameter
+    gets a gradient, whatever the output's range)."""
+    import torch
+
+    torch.manual_seed(1)
+    return sum((t * torch.randn_like(t)).sum() for t in _tensors(output) if t.is_floating_point() and t.requires_grad)
+
+
+def _objective(loss: Any, model: Any, inputs: Any) -> Any:
+    output = model(inputs)
+    return loss(output, inputs) if loss is not None else _projection(output)
+
+
+def _blocked_by_zero_weights(model: Any, objective: Callable[[], Any]) -> set[int] | None:
+    """Parameters whose all-zero gradient only comes from a weight initialized to exactly zero
+    downstream (a zero-initialized classifier head, a residual branch's last norm at gamma=0):
+    with those weights nudged off zero, they get a gradient, so they train after the first
+    step. Returns the ids of the parameters whose gradient stays zero (None: nothing to nudge)."""
+    import torch
+
+    params = [p for p in model.parameters() if p.requires_grad]
+    zero_grad = [p for p in params if p.grad is not None and not bool(p.grad.any())]
+    zero_valued = [p for p in params if not bool(p.detach().any())]
+    if not zero_grad or not zero_valued:
+        return None
+    saved = [p.detach().clone() for p in params]
+    grads = [p.grad for p in params]
+    try:
+        torch.manual_seed(3)
+        with torch.no_grad():
+            for p in zero_valued:
+                p.add_(torch.randn_like(p) * 1e-2)
+        for p in params:
+            p.grad = None
+        value = objective()
+        if isinstance(value, torch.Tensor) and value.requires_grad:
+            value.backward()
+        return {id(p) for p in zero_grad if p.grad is None or not bool(p.grad.any())}
+    finally:
+        with torch.no_grad():
+            for p, old, grad in zip(params, saved, grads):
+                p.copy_(old)
+                p.grad = grad
+
+
+def _gradients(built: _Model, want_non_finite: bool, still_zero: set[int] | None = None) -> dict:
     """Per module: parameters without gradient; per weight layer: the gradient norm."""
     import torch
 
@@ -409,7 +456,8 @@ def _gradients(built: _Model, want_non_finite: bool) -> dict:
         if not params:
             continue
         none = [n for n, p in params if p.grad is None]
-        zero = [n for n, p in params if p.grad is not None and not bool(p.grad.any())]
+        zero = [n for n, p in params if p.grad is not None and not bool(p.grad.any())
+                and (still_zero is None or id(p) in still_zero)]
         if none or zero:
             missing.append({**built.describe(module), "none": none, "zero": zero})
         if want_non_finite and non_finite is None and any(p.grad is not None and not torch.isfinite(p.grad).all() for _, p in params):
