@@ -23,27 +23,10 @@ from pathlib import Path
 from typing import Any
 
 DIRECTORY_NAME = ".nnlint_cache"
-ENV_VARIABLE = "NNLINT_CACHE_DIR"
 _MAGIC = b"nnlint-cache-1\n"
 _TAG = ("Signature: 8a477f597d28d172789f06886806bc55\n"
         "# This file is a cache directory tag created by nnlint.\n"
         "# For information about cache directory tags see https://bford.info/cachedir/\n")
-_PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
-
-
-def project_root(start: str) -> str:
-    """The nearest directory from `start` upwards that holds pyproject.toml, setup.py,
-    setup.cfg or .git; the current directory when there is none."""
-    directory = os.path.abspath(start)
-    if not os.path.isdir(directory):
-        directory = os.path.dirname(directory)
-    while True:
-        if any(os.path.exists(os.path.join(directory, marker)) for marker in _PROJECT_MARKERS):
-            return directory
-        parent = os.path.dirname(directory)
-        if parent == directory:
-            return os.getcwd()
-        directory = parent
 
 
 def _digest(*parts: bytes) -> str:
@@ -92,9 +75,17 @@ def _canonical(value: Any) -> Any:
     return value
 
 
+_SETTINGS_KEYS: dict[int, tuple[Any, str]] = {}  # id -> (settings, digest): one digest per settings object
+
+
 def settings_key(settings: Any) -> str:
     """The part of the configuration that affects one file (its FileSettings), as a digest."""
-    return _digest(repr(_canonical(settings)).encode())
+    known = _SETTINGS_KEYS.get(id(settings))
+    if known is not None and known[0] is settings:
+        return known[1]
+    digest = _digest(repr(_canonical(settings)).encode())
+    _SETTINGS_KEYS[id(settings)] = (settings, digest)
+    return digest
 
 
 class _Unpickler(pickle.Unpickler):

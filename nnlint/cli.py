@@ -218,7 +218,8 @@ def _build_run(opts: dict[str, Any]) -> tuple[Run, Config]:
 def _cache_directory(cache_dir: str | None, config: Config) -> str:
     """--cache-dir / NNLINT_CACHE_DIR, else the config's cache-dir (relative to the config file),
     else .nnlint_cache in the project root."""
-    from nnlint.cache import DIRECTORY_NAME, project_root
+    from nnlint.cache import DIRECTORY_NAME
+    from nnlint.context import project_root
 
     if cache_dir:
         return cache_dir
@@ -230,7 +231,8 @@ def _cache_directory(cache_dir: str | None, config: Config) -> str:
 def _open_cache(opts: dict[str, Any], config: Config) -> Any:
     """The run's cache (nnlint.cache.Cache), or None: --no-cache, or a directory that cannot be
     written (one warning; the run goes on without a cache)."""
-    from nnlint.cache import Cache, CacheUnavailable, clear, project_root
+    from nnlint.cache import Cache, CacheUnavailable, clear
+    from nnlint.context import project_root
 
     directory = _cache_directory(opts["cache_dir"], config)
     if opts["clear_cache"]:

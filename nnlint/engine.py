@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterable
 from nnlint import lazy_libcst as cst
 
 from nnlint.diagnostics import Diagnostic, Edit, Fix, Related, Span
-from nnlint.discovery import _matches, discover
+from nnlint.discovery import _excluded_with_parents, _matches, discover
 from nnlint.files import Unreadable, decode_source, syntax_error
 from nnlint.graph import Node
 from nnlint.notebook import NOTEBOOK_SUFFIX, in_cells, read_notebook
@@ -416,14 +416,29 @@ class Run:
         return result, outcome.notes
 
     def _project(self, paths: list[str], results: list[FileResult], roots: list[str] = ()) -> list[Diagnostic]:
+        """The project pass over the linted files and their context files (nnlint.context): the
+        context's facts are used, its own diagnostics are not reported."""
+        context = self._context(paths, results)
+        paths, results = [*paths, *context], [*results, *context.values()]
         self.facts.update((path, r.facts) for path, r in zip(paths, results) if r.facts is not None)
         self.roots = sorted(set(self.roots) | set(roots))
         found, failed = project_diagnostics(list(zip(paths, results)), self.settings_for, self.settings, roots)
         if failed and results:
             results[0].internal_error = True
-        return found
+        hidden = {os.path.abspath(path) for path in context}
+        return [d for d in found if os.path.abspath(d.path) not in hidden]
 
-    def _lint_files(self, jobs: list[tuple[str, FileSettings]]) -> list[FileResult]:
+    def _context(self, paths: list[str], results: list[FileResult]) -> dict[str, FileResult]:
+        """The project files the linted files import, linted (or taken from the cache) for their facts."""
+        from nnlint.context import context_files
+
+        def read(new: list[str]) -> list[FileResult]:
+            return self._lint_files([(path, self.settings_for(path)) for path in new], report=False)
+
+        return context_files({path: r.facts for path, r in zip(paths, results)}, read,
+                             lambda path: _excluded_with_parents(path, self.exclude, self.root))
+
+    def _lint_files(self, jobs: list[tuple[str, FileSettings]], report: bool = True) -> list[FileResult]:
         """Per-file results in job order: cache hits first (in this process, no parsing), then
         the rest in a process pool when there are enough of them."""
         looked_up = [cached_result(path, settings, self.cache) if self.cache is not None else (None, None)
@@ -431,7 +446,7 @@ class Run:
         results = [result for result, _ in looked_up]
         todo = [i for i, result in enumerate(results) if result is None]
         hits = len(jobs) - len(todo)
-        done = (lambda n: self.progress(hits + n, len(jobs))) if self.progress is not None else None
+        done = (lambda n: self.progress(hits + n, len(jobs))) if self.progress is not None and report else None
         work = [(*jobs[i], self.cache, looked_up[i][1]) for i in todo]
         workers = self.jobs or available_cpus()
         if workers <= 1 or len(work) < PARALLEL_THRESHOLD:

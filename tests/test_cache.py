@@ -214,3 +214,12 @@ def test_one_changed_file_is_the_only_one_analysed_again_and_the_project_pass_re
     second = run.lint_paths(["app"])
     assert linted == ["app/models.py"]
     assert [(d.path, d.line, d.code) for d in second.diagnostics] == [("app/other.py", 3, "NN101"), ("app/train.py", 13, "NN201")]
+
+
+def test_context_files_come_from_the_cache(project, tmp_path, cache_dir):
+    project("app/models.py", MODELS)
+    project("app/train.py", TRAIN)
+    cold = nnlint("--cache-dir", cache_dir, "--select", "NN2", "app/train.py", cwd=project.root)
+    assert cold.stdout.startswith("app/train.py:13:16: NN201 ")
+    assert nnlint("--cache-dir", cache_dir, "--select", "NN2", "app/train.py", cwd=project.root).stdout == cold.stdout
+    assert imports_of("--cache-dir", cache_dir, "--select", "NN2", "app/train.py", cwd=project.root, tmp_path=tmp_path) == []

@@ -1,5 +1,5 @@
-"""The project pass: module names, imports across linted files, and the NN2 cross-file cases
-through the real CLI (linting a directory fires; linting one file stays silent, no crash)."""
+"""The project pass: module names, imports across files, and the NN2 cross-file cases through
+the real CLI (a directory, or one file whose imports are read as context: the same answer)."""
 
 import json
 import os
@@ -146,12 +146,42 @@ def test_related_location_is_in_the_model_file(project, run_cli):
     assert json.dumps(diag).count("app/models.py") >= 1
 
 
-def test_only_one_file_linted_is_silent_without_crashing(project, run_cli):
+def test_a_file_linted_alone_reads_the_files_it_imports_as_context(project, run_cli):
+    # One answer everywhere: pre-commit passes only the changed file, an editor has one file
+    # open; the model class train.py imports is read from models.py, whose own findings stay out.
     project("app/models.py", MODELS)
     project("app/train.py", TRAIN)
-    for only in ("app/train.py", "app/models.py"):
-        found, result = diagnostics(run_cli, only)
-        assert found == [] and result.exit_code == 0
+    whole, _ = diagnostics(run_cli, "app")
+    alone, result = diagnostics(run_cli, "app/train.py")
+    assert alone == whole == [("app/train.py", 13, 16, "NN201")]
+    assert result.exit_code == 1 and "(1 checked)" in result.stderr
+    found, result = diagnostics(run_cli, "app/models.py")
+    assert found == [] and result.exit_code == 0
+
+
+def test_context_files_follow_packages_reexports_and_src_layouts(project, run_cli):
+    project("repo/pyproject.toml", "[project]\nname = 'vision'\n")
+    project("repo/src/vision/__init__.py", "from .nets import Classifier\n")
+    project("repo/src/vision/nets.py", MODELS)
+    project("repo/src/vision/train.py", TRAIN.replace("from models import Classifier", "from . import Classifier"))
+    project("repo/scripts/run.py", TRAIN.replace("from models import Classifier", "from vision import Classifier"))
+    whole, _ = diagnostics(run_cli, "repo")
+    assert whole == [("repo/scripts/run.py", 13, 16, "NN201"), ("repo/src/vision/train.py", 13, 16, "NN201")]
+    for path in ("repo/scripts/run.py", "repo/src/vision/train.py"):
+        alone, _ = diagnostics(run_cli, path)
+        assert alone == [d for d in whole if d[0] == path]
+
+
+def test_context_files_obey_excludes_and_stay_inside_the_project_root(project, run_cli):
+    project("app/models.py", MODELS)
+    project("app/train.py", TRAIN)
+    found, _ = diagnostics(run_cli, "--extend-exclude", "models.py", "app/train.py")
+    assert found == []
+    project("outside/models.py", MODELS)
+    project("outside/proj/pyproject.toml", "[project]\nname = 'p'\n")
+    project("outside/proj/train.py", TRAIN.replace("from models import", "from outside.models import"))
+    found, _ = diagnostics(run_cli, "outside/proj/train.py")
+    assert found == []  # outside/models.py is above train.py's project root
 
 
 def test_package_with_reexport_and_relative_import(project, run_cli):
