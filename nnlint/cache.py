@@ -22,7 +22,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from nnlint.context import project_root  # noqa: F401 - the default cache lives in the project root
+
 DIRECTORY_NAME = ".nnlint_cache"
+ENV_VARIABLE = "NNLINT_CACHE_DIR"
 _MAGIC = b"nnlint-cache-1\n"
 _TAG = ("Signature: 8a477f597d28d172789f06886806bc55\n"
         "# This file is a cache directory tag created by nnlint.\n"
