@@ -81,3 +81,22 @@ class NativeScaler:
         self._scaler.step(optimizer)
 '''
     assert only(code, "NN501") == []
+
+
+KERAS_SCRIPT = """\
+from tensorflow import keras
+
+model = keras.Sequential([keras.layers.Dense(64, activation="relu"), keras.layers.Dense(10)])
+model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+model.fit(x_train, y_train, epochs=5)
+"""
+
+
+def test_nn501_nn502_speak_keras_to_a_keras_script():
+    from nnlint.testing import lint
+
+    found = {d.code: d.message for d in lint(KERAS_SCRIPT, select=["NN501", "NN502"])}
+    assert "keras.utils.set_random_seed" in found["NN501"] and "torch" not in found["NN501"]
+    assert "keras.callbacks.TensorBoard" in found["NN502"]
+    torch_found = {d.code: d.message for d in lint(script(), select=["NN501", "NN502"])}
+    assert "torch.manual_seed" in torch_found["NN501"] and "keras" not in torch_found["NN502"]

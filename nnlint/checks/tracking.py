@@ -18,6 +18,7 @@ class _EntryPointRule(Rule):
     kind = "source"
     requires = (("backward", "fit(", "train("),)
     message: str
+    keras_message: str  # for files that train with Keras/TensorFlow and not PyTorch
 
     def done(self, facts: Any) -> bool:
         raise NotImplementedError
@@ -26,7 +27,8 @@ class _EntryPointRule(Rule):
         facts = training_facts(source)
         sites = [span for span, from_main in facts.training_sites() if from_main]
         if sites and not self.done(facts):
-            yield self.report(sites[0], self.message)
+            keras = source.imports.imports_any(("keras", "tensorflow")) and not source.imports.imports_any(("torch",))
+            yield self.report(sites[0], self.keras_message if keras else self.message)
 
 
 class UnseededTraining(_EntryPointRule):
@@ -38,6 +40,8 @@ class UnseededTraining(_EntryPointRule):
     summary = "A file trains a model and never seeds the random number generators."
     message = ("this file trains a model without seeding the random number generators; call "
                "torch.manual_seed(...) (or lightning.seed_everything / transformers.set_seed) first")
+    keras_message = ("this file trains a model without seeding the random number generators; call "
+                     "keras.utils.set_random_seed(...) (or tf.random.set_seed) first")
 
     def done(self, facts: Any) -> bool:
         return facts.seeded
@@ -52,6 +56,8 @@ class UntrackedExperiment(_EntryPointRule):
     summary = "A training entry point records nothing about the run."
     message = ("this training entry point records nothing about the run; log hyperparameters and "
                "metrics with an experiment tracker (TensorBoard SummaryWriter, wandb, mlflow, ...)")
+    keras_message = ("this training entry point records nothing about the run; log hyperparameters and "
+                     "metrics with a keras.callbacks.TensorBoard or CSVLogger callback, or a tracker (wandb, mlflow, ...)")
 
     def done(self, facts: Any) -> bool:
         return facts.tracked
