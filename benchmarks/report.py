@@ -31,7 +31,7 @@ def markdown(args, names, nnlint, steps: list[Step], files: list[Path], load_bef
         f"- Python {platform.python_version()}, libcst {_libcst_version(sys.executable)}; "
         f"peers: {_peer_versions(steps, args.peers_env)}",
         f"- machine: {_machine(cpus)}; load average {load_before[0]:.1f} before the run, {load_after[0]:.1f} after",
-        f"- medians of {args.runs} run(s), the tools alternating within each run; "
+        f"- medians of {args.runs} run(s){_peer_runs(args)}, the tools alternating within each run; "
         f"parse floor: {_floor_note(by_key['libcst'])}",
     ]
     if load_before[0] > cpus:
@@ -161,3 +161,9 @@ def _machine(cpus: int) -> str:
     except (OSError, StopIteration, ValueError):
         pass
     return f"{cpus} CPUs usable ({model}){memory}, {platform.system()} {platform.release()}"
+
+
+def _peer_runs(args) -> str:
+    if args.peers == "none" or args.peer_runs is None or args.peer_runs >= args.runs:
+        return ""
+    return f" (the peers: {args.peer_runs})"

@@ -62,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
         _run_warmup(nnlint, work)
         for run in range(args.runs):
             for step in steps:
+                if step.key in PEERS and args.peer_runs is not None and run >= args.peer_runs:
+                    continue
                 if step.before:
                     step.before()
                 try:
@@ -101,6 +103,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="peers to time when installed, or 'none' (default: torchfix,fixit,ruff)")
     parser.add_argument("--peers-env", help="the virtualenv holding the peers (default: CACHE/peers); "
                                             "they pin old libcst and click, so keep them out of nnlint's venv")
+    parser.add_argument("--peer-runs", type=int, metavar="N",
+                        help="time the peers in the first N runs only (they are slow; default: every run)")
     parser.add_argument("--install-peers", action="store_true",
                         help=f"create the peers' virtualenv first ({', '.join(f'{n} {v}' for n, v in PEERS.items())})")
     parser.add_argument("--onnx-nodes", type=int, default=0,
