@@ -73,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
                         step.after()
                 step.samples.append(sample)
                 state = "" if sample.returncode in step.ok_codes else f" (exit {sample.returncode})"
-                print(f"run {run + 1}/{args.runs}  {step.label:<44} {sample.wall:8.2f} s{state}", file=sys.stderr)
+                print(f"run {run + 1}/{args.runs}  {step.label:<44} {sample.wall:8.2f} s wall {sample.cpu:8.2f} s CPU"
+                      f"{state}", file=sys.stderr)
                 if state and args.verbose:
                     print(sample.stderr.decode(errors="replace")[-2000:], file=sys.stderr)
         load_after = os.getloadavg()

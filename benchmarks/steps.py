@@ -110,6 +110,7 @@ def plan(args, nnlint: list[str], work: Path, targets: list[Path], files: list[P
     small.write_text(SMALL_FILE, encoding="utf-8")
     small_cache = work / "small-cache"
     steps += [
+        Step("python", "Python start-up (`python -c pass`)", [probe.python_of(nnlint) or sys.executable, "-c", "pass"]),
         Step("version", "nnlint --version", [*nnlint, "--version"], forbidden=probe.HEAVY),
         Step("rules", "nnlint rules", [*nnlint, "rules"], forbidden=probe.HEAVY),
     ]
