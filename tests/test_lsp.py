@@ -102,7 +102,7 @@ async def test_neovim_only_train_open_shows_the_cli_nn201_and_editing_the_model_
     assert (found.code, found.range.start.line, found.range.start.character) == ("NN201", 12, 15)
     assert (found.range.end.line, found.range.end.character) == (12, 37)
     assert found.severity == t.DiagnosticSeverity.Error and found.source == "nnlint"
-    assert found.code_description.href.endswith("NN201.md")
+    assert found.code_description.href.startswith("file://") and found.code_description.href.endswith("/NN201.md")
     (related,) = found.related_information
     assert related.location.uri == uri(models) and related.location.range.start.line == 12
 
@@ -203,9 +203,10 @@ async def test_config_is_read_and_reread_and_a_broken_one_is_a_message(client, p
     (message,) = client.messages
     assert message.type == t.MessageType.Error
     assert "unknown key 'ignor'" in message.message and "pyproject.toml" in message.message
-    config.write_text("[tool.nnlint]\n", encoding="utf-8")  # fixed: the defaults report NN101 again
-    edit(client, path, path.read_text(encoding="utf-8") + "\n\n", version=3)
-    assert [d.code for d in await published(client, path, lambda f: len(f) == 1)] == ["NN101"]
+    config.write_text('[tool.nnlint]\ndoc-url = "https://docs.example.com/{code}.html"\n', encoding="utf-8")
+    edit(client, path, path.read_text(encoding="utf-8") + "\n\n", version=3)  # fixed: NN101 is reported again
+    (diag,) = await published(client, path, lambda f: len(f) == 1)
+    assert (diag.code, diag.code_description.href) == ("NN101", "https://docs.example.com/NN101.html")
 
 
 async def test_bad_input_gets_a_diagnostic_and_the_server_keeps_serving(client, project):
