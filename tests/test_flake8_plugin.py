@@ -48,3 +48,16 @@ def test_flake8_plugin_reads_the_nnlint_config_and_is_silent_on_clean_code(proje
             .replace("self.norm = nn.LayerNorm(dim)\n", ""))
     result = _flake8(project.root, "--select", "NN", "--disable-noqa", ".")
     assert result.stdout.splitlines() == [f"./tagger.py:10:9: NN111 {NN111}"]
+
+
+def test_flake8_reports_the_cross_file_finding_of_the_file_it_checks(project):
+    """flake8 hands the plugin train.py alone; the model it imports from models.py is read as context."""
+    from test_pre_commit import MODELS, TRAIN
+
+    project("pyproject.toml", "[project]\nname = 'digits'\n")
+    project("models.py", MODELS)
+    project("train.py", TRAIN)
+    nnlint = subprocess.run([sys.executable, "-m", "nnlint", "-q", "."], cwd=project.root, capture_output=True, text=True)
+    assert [line.split(": NN201")[0] for line in nnlint.stdout.splitlines() if " NN201 " in line] == ["train.py:14:20"]
+    result = _flake8(project.root, "--select", "NN", "train.py")
+    assert result.stdout.splitlines() == [line for line in nnlint.stdout.splitlines() if line.startswith("train.py:")]

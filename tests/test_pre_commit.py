@@ -107,3 +107,55 @@ def test_pre_commit_hook_lints_notebooks(hook_repo, tmp_path):
     (project / "explore.ipynb").write_text(_notebook("%matplotlib inline\n" + fixed), encoding="utf-8")
     passed = _try_repo(hook_repo, project, "--all-files")
     assert passed.returncode == 0, passed.stdout + passed.stderr
+
+
+MODELS = """\
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class DigitClassifier(nn.Module):
+    def __init__(self, hidden: int = 128, classes: int = 10):
+        super().__init__()
+        self.fc1 = nn.Linear(28 * 28, hidden)
+        self.fc2 = nn.Linear(hidden, classes)
+
+    def forward(self, x):
+        x = F.relu(self.fc1(x.flatten(1)))
+        return F.softmax(self.fc2(x), dim=1)
+"""
+TRAIN = """\
+import torch
+from torch import nn
+
+from models import DigitClassifier
+
+
+def train(loader, epochs: int = 5):
+    model = DigitClassifier()
+    criterion = nn.CrossEntropyLoss()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    for epoch in range(epochs):
+        for images, labels in loader:
+            optimizer.zero_grad()
+            loss = criterion(model(images), labels)
+            loss.backward()
+            optimizer.step()
+"""
+
+
+@pytest.mark.slow
+def test_a_commit_touching_only_train_py_reports_the_same_cross_file_line(hook_repo, tmp_path):
+    """One answer everywhere: pre-commit passes only train.py, nnlint reads models.py as context."""
+    env = hook_repo[1]
+    project = _project(tmp_path, env, {"models.py": MODELS, "train.py": TRAIN})
+    whole = subprocess.run([sys.executable, "-m", "nnlint", "-q", "."], cwd=project, env=env, capture_output=True, text=True)
+    nn201 = [line for line in whole.stdout.splitlines() if " NN201 " in line]
+    assert [line.split(": NN201")[0] for line in nn201] == ["train.py:14:20"]
+
+    (project / "train.py").write_text(TRAIN.replace("lr=0.05", "lr=0.01"))
+    _git(project, "add", "train.py", env=env)
+    staged = _try_repo(hook_repo, project)  # no --all-files: the staged files, train.py only
+    assert staged.returncode == 1, staged.stdout + staged.stderr
+    assert [line for line in staged.stdout.splitlines() if " NN201 " in line] == nn201
+    assert "models.py" not in staged.stdout
