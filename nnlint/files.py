@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import re
 import tokenize
+import warnings
 
 from nnlint.diagnostics import Diagnostic, Span
 
@@ -49,7 +50,9 @@ def source_lines(text: str) -> list[str]:
 def syntax_error(path: str, text: str) -> Diagnostic | None:
     """NN001 from CPython's own compile() of the running interpreter, or None if it compiles."""
     try:
-        compile(text, path, "exec", dont_inherit=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the user's SyntaxWarnings are not nnlint's output
+            compile(text, path, "exec", dont_inherit=True)
     except SyntaxError as exc:
         line = exc.lineno or 1
         column = exc.offset if exc.offset and exc.offset > 0 else 1

@@ -602,6 +602,8 @@ class Analysis:
                 inner.env[name] = None
             self._children(node, inner)
             return None
+        if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
+            return None  # no calls inside; a long implicit concatenation nests one level per literal
         self._children(node, scope)
         return None
 
