@@ -320,3 +320,15 @@ def test_nn201_keeps_a_multiline_input_as_written():
     assert fix(code, "NN201")[0] == textwrap.dedent(code).replace(
         'F.softmax(model(batch["image"],\n                                           batch["mask"]), dim=-1)',
         'model(batch["image"],\n                                           batch["mask"])')
+
+
+def test_nn201_counts_a_max_whose_values_are_thrown_away_as_argmax():
+    tutorial = NN201_FORWARD.replace("correct = (outputs.argmax(dim=1) == labels).sum().item()",
+                                     "_, predicted = torch.max(outputs.data, 1)\n"
+                                     "            hits = outputs.detach().max(dim=1).indices == labels")
+    assert fix(tutorial, "NN201")[0] == tutorial.replace("return F.softmax(self.fc(x), dim=1)", "return self.fc(x)")
+    values = NN201_FORWARD.replace("correct = (outputs.argmax(dim=1) == labels).sum().item()",
+                                   "confidence, predicted = torch.max(outputs, 1)")
+    overall = NN201_FORWARD.replace("correct = (outputs.argmax(dim=1) == labels).sum().item()",
+                                    "top = outputs.max()")
+    assert offered(values, "NN201") == offered(overall, "NN201") == [None]

@@ -152,22 +152,60 @@ def _only_returned(name: str, assignment: cst.Assign, parents: dict[int, cst.CST
 def _used_as_logits(source: Any, node: cst.CSTNode, parents: dict[int, cst.CSTNode], logits: set[int],
                     depth: int = 0) -> bool:
     """The value of `node` (a model call) goes only where a softmax would change nothing that
-    matters: a loss input, argmax, or a local name used only so."""
+    matters: a loss input, argmax (also `_, pred = torch.max(out.data, 1)`), or a local name
+    used only so."""
     if id(node) in logits:
         return True
+    node = _through_detach(node, parents)
     parent = parents.get(id(node))
-    if isinstance(parent, cst.Attribute) and parent.attr.value == "argmax" and isinstance(parents.get(id(parent)), cst.Call):
-        return True
+    if isinstance(parent, cst.Attribute) and parent.attr.value in ("argmax", "max"):
+        call = parents.get(id(parent))
+        if isinstance(call, cst.Call) and call.func is parent:
+            return parent.attr.value == "argmax" or _indices_only(call, parents)
     if isinstance(parent, cst.Arg) and parent.keyword is None:
         holder = parents.get(id(parent))
-        if isinstance(holder, cst.Call) and holder.args and holder.args[0] is parent \
-                and source.imports.resolve(holder.func) == "torch.argmax":
-            return True
+        if isinstance(holder, cst.Call) and holder.args and holder.args[0] is parent:
+            qualified = source.imports.resolve(holder.func)
+            if qualified == "torch.argmax" or (qualified == "torch.max" and len(holder.args) > 1
+                                               and _indices_only(holder, parents)):
+                return True
     if depth == 0 and isinstance(parent, cst.Assign) and len(parent.targets) == 1 \
             and isinstance(parent.targets[0].target, cst.Name):
         scope = _scope_of(parent, parents)
         mentions = _mentions(scope, parent.targets[0].target.value, parent) if scope is not None else [None]
         return all(n is not None and _used_as_logits(source, n, parents, logits, 1) for n in mentions)
+    return False
+
+
+def _through_detach(node: cst.CSTNode, parents: dict[int, cst.CSTNode]) -> cst.CSTNode:
+    """`out.data`, `out.detach()`, `out.cpu()`: the same scores."""
+    while True:
+        parent = parents.get(id(node))
+        if isinstance(parent, cst.Attribute) and parent.attr.value == "data":
+            node = parent
+            continue
+        call = parents.get(id(parent))
+        if isinstance(parent, cst.Attribute) and parent.attr.value in ("detach", "cpu") and isinstance(call, cst.Call) \
+                and call.func is parent and not call.args:
+            node = call
+            continue
+        return node
+
+
+def _indices_only(call: cst.Call, parents: dict[int, cst.CSTNode]) -> bool:
+    """A max over a dim whose values are thrown away: `_, pred = torch.max(out, 1)`,
+    `out.max(1)[1]`, `out.max(dim=1).indices`."""
+    if not call.args:
+        return False  # the max over everything is a value
+    parent = parents.get(id(call))
+    if isinstance(parent, cst.Attribute):
+        return parent.attr.value == "indices"
+    if isinstance(parent, cst.Subscript):
+        index = parent.slice[0].slice if len(parent.slice) == 1 else None
+        return isinstance(index, cst.Index) and isinstance(index.value, cst.Integer) and index.value.value == "1"
+    if isinstance(parent, cst.Assign) and len(parent.targets) == 1 and isinstance(parent.targets[0].target, cst.Tuple):
+        first = parent.targets[0].target.elements
+        return len(first) == 2 and isinstance(first[0].value, cst.Name) and first[0].value.value == "_"
     return False
 
 
