@@ -110,11 +110,3 @@ def test_each_mutation_changes_the_bytes(kind):
     data = (REPO / "fixtures" / "buggy" / "tf_port.py").read_bytes()
     assert mutate(data, kind, 56, 678) != data  # line 57 is indented
 
-
-def test_a_long_implicit_string_concatenation_is_analyzed_not_too_deep():
-    # pydoc_data/topics.py: one dict of strings, each thousands of implicitly concatenated literals
-    # (found by the standard-library run: it used to be NN002 "nested too deeply")
-    body = "".join(f"          'line {i} of the help text\\n'\n" for i in range(4000))
-    source = f"topics = {{'assert': 'The assert statement\\n'\n{body}}}\n"
-    compile(source, "topics.py", "exec")
-    assert lint_sources([("topics.py", source.encode())], EVERYTHING) == []
