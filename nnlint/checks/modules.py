@@ -49,7 +49,7 @@ def module_classes(source: SourceFile) -> list[ModuleClass]:
     cached = _MODULE_CLASSES.get(id(source))
     if cached is not None and cached[0] is source:
         return cached[1]
-    classes = collect(source.module, lambda n: isinstance(n, cst.ClassDef))
+    classes = source.index.every_class
     by_name: dict[str, list[cst.ClassDef]] = {}
     for cls in classes:
         by_name.setdefault(cls.name.value, []).append(cls)
@@ -803,17 +803,11 @@ class UnusedSubmodule(Rule):
     def _used_names(source: SourceFile) -> set[str]:
         """Every attribute name read anywhere in the file (not as an assignment target), and
         every string literal (getattr-by-name, registries)."""
-        targets: set[int] = set()
-        for assign in collect(source.module, lambda n: isinstance(n, cst.Assign)):
-            for target in assign.targets:
-                targets.add(id(target.target))
-        names: set[str] = set()
-        for node in collect(source.module, lambda n: isinstance(n, (cst.Attribute, cst.SimpleString))):
-            if isinstance(node, cst.Attribute):
-                if id(node) not in targets:
-                    names.add(node.attr.value)
-            else:
-                value = literal(node)
-                if isinstance(value, str):
-                    names.add(value)
+        index = source.index
+        targets = index.assign_targets
+        names = {node.attr.value for node in index.every_attribute if id(node) not in targets}
+        for node in index.every_string:
+            value = literal(node)
+            if isinstance(value, str):
+                names.add(value)
         return names

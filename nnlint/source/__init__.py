@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nnlint import lazy_libcst as cst
 
 from nnlint.diagnostics import Span
 from nnlint.source.imports import ImportResolver
+
+if TYPE_CHECKING:
+    from nnlint.source.index import SemanticIndex
 
 
 @cache
@@ -26,6 +29,7 @@ class SourceFile:
     module: cst.Module
     imports: ImportResolver = field(init=False)
     _positions: Any = field(init=False, default=None, repr=False)
+    _index: Any = field(init=False, default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.imports = ImportResolver(self.module)
@@ -40,6 +44,15 @@ class SourceFile:
         if where is None:
             return Span.point()
         return Span(where.start.line, where.start.column + 1, where.end.line, where.end.column + 1)
+
+    @property
+    def index(self) -> SemanticIndex:
+        """The file's semantic index (nnlint.source.index), built on first use."""
+        if self._index is None:
+            from nnlint.source.index import SemanticIndex
+
+            self._index = SemanticIndex(self.module, self.imports)
+        return self._index
 
     @classmethod
     def parse(cls, path: str, text: str) -> SourceFile:

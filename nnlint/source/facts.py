@@ -39,9 +39,10 @@ from typing import Any, Callable, Iterator, Sequence
 from nnlint import lazy_libcst as cst
 
 from nnlint.diagnostics import Span
-from nnlint.source.imports import _statements, canonical, dotted_name
+from nnlint.source.imports import canonical, dotted_name
 from nnlint.source.literals import literal
 from nnlint.source.torch_nn import layer_spec
+from nnlint.source.walk import children
 
 Value = tuple
 
@@ -290,19 +291,10 @@ class Analysis:
 
     # -- definitions --------------------------------------------------------------------
     def _collect_definitions(self) -> None:
-        seen: dict[str, int] = {}
-        for stmt in self.source.module.body:
-            if isinstance(stmt, cst.ClassDef):
-                self.classes[stmt.name.value] = stmt
-                seen[stmt.name.value] = seen.get(stmt.name.value, 0) + 1
-            elif isinstance(stmt, cst.FunctionDef):
-                self.functions[stmt.name.value] = stmt
-                seen[stmt.name.value] = seen.get(stmt.name.value, 0) + 1
-        for name, count in seen.items():  # defined twice: unknown
-            if count > 1:
-                self.classes.pop(name, None)
-                self.functions.pop(name, None)
-        self.module_names = set(seen)
+        index = self.source.index
+        self.classes = dict(index.unique_classes)  # defined twice: unknown
+        self.functions = dict(index.unique_functions)
+        self.module_names = set(index.defined)
         for name, cls in self.classes.items():  # `class MyLoss(nn.CrossEntropyLoss)` without its own forward
             bases = [self.imports.resolve(b.value) for b in cls.bases]
             if len(bases) == 1 and bases[0] in LOSS_CLASSES and "forward" not in self._methods(cls):
@@ -310,8 +302,8 @@ class Analysis:
                 self.wrappers[name] = (kind, 0, f"{name} ({label})")
 
     def _methods(self, cls: cst.ClassDef) -> dict[str, cst.FunctionDef]:
-        body = cls.body.body if isinstance(cls.body, cst.IndentedBlock) else ()
-        return {s.name.value: s for s in body if isinstance(s, cst.FunctionDef)}
+        """The defs of a module-level class of this file (one of self.classes)."""
+        return self.source.index.class_info[cls].own_methods()
 
     # -- driver -------------------------------------------------------------------------
     def run(self) -> Analysis:
@@ -608,7 +600,9 @@ class Analysis:
         return None
 
     def _children(self, node: cst.CSTNode, scope: _Scope) -> None:
-        for child in node.children:
+        # walk.children, not libcst's `node.children` (which rebuilds the subtree): the same
+        # expressions in the same order, without the whitespace and punctuation nodes
+        for child in children(node):
             if isinstance(child, cst.BaseExpression):
                 self.expr(child, scope)
             elif not isinstance(child, (cst.BaseSuite, cst.BaseStatement)):
@@ -928,7 +922,7 @@ class Analysis:
 
     def facts(self) -> FileFacts:
         facts = FileFacts(self.source.path)
-        facts.imports = _imports(self.source.module)
+        facts.imports = self.source.index.import_bindings()
         freeze = self.freeze
         for name, cls in self.classes.items():
             methods = self._methods(cls)
@@ -1048,34 +1042,6 @@ def _bound_in(node: cst.CSTNode) -> set[str]:
         names.update(_target_names(for_in.target))
         for_in = for_in.inner_for_in
     return names
-
-
-def _imports(module: cst.Module) -> dict[str, str | None]:
-    """Every import binding of the file: local name -> raw target ('a.b.C', '.x.Y'); None if bound twice."""
-    found: dict[str, str | None] = {}
-
-    def bind(local: str, target: str) -> None:
-        found[local] = target if found.get(local, target) == target else None
-
-    for small in _statements(module.body):
-        if isinstance(small, cst.Import):
-            for alias in small.names:
-                full = dotted_name(alias.name)
-                if not full:
-                    continue
-                if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                    bind(alias.asname.name.value, full)
-                else:
-                    bind(full.split(".")[0], full.split(".")[0])
-        elif isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
-            base = "." * len(small.relative) + (dotted_name(small.module) or "" if small.module else "")
-            for alias in small.names:
-                name = dotted_name(alias.name)
-                if not name:
-                    continue
-                local = alias.asname.name.value if alias.asname is not None and isinstance(alias.asname.name, cst.Name) else name
-                bind(local, f"{base}.{name}" if base and not base.endswith(".") else f"{base}{name}")
-    return found
 
 
 def analysis(source: Any) -> Analysis:

@@ -22,7 +22,6 @@ from nnlint.graph import LayerGraph, Node
 from nnlint.graph.ir import mark_entry
 from nnlint.source import SourceFile
 from nnlint.source.functional import Dataflow, Ref, _body
-from nnlint.source.walk import walk
 from nnlint.source.literals import call_arguments, literal
 
 
@@ -272,9 +271,9 @@ class KerasLayers:
 
 
 # -- Sequential models ------------------------------------------------------------------------
-def _statement_lists(module: cst.Module) -> list[Sequence[cst.BaseStatement]]:
+def _statement_lists(source: SourceFile) -> list[Sequence[cst.BaseStatement]]:
     """Every statement list: the module body and every indented block inside it."""
-    return [module.body] + [n.body for n in walk(module) if isinstance(n, cst.IndentedBlock)]
+    return [source.module.body] + [n.body for n in source.index.every_block]
 
 
 def _assign(stmt: cst.BaseStatement) -> tuple[str, cst.BaseExpression, cst.CSTNode] | None:
@@ -302,10 +301,10 @@ class KerasLowering:
 
     def graphs(self) -> list[LayerGraph]:
         graphs: list[LayerGraph] = []
-        for body in _statement_lists(self.source.module):
+        for body in _statement_lists(self.source):
             graphs += self.sequentials(body)
         done: set[int] = set()
-        for name, body in _function_scopes(self.source.module):
+        for name, body in _function_scopes(self.source):
             if id(body) in done:
                 continue
             done.add(id(body))
@@ -392,9 +391,8 @@ def _added(stmt: cst.BaseStatement, target: str) -> cst.BaseExpression | None:
     return None
 
 
-def _function_scopes(module: cst.Module) -> list[tuple[str, Sequence[cst.BaseStatement]]]:
-    functions = [n for n in walk(module) if isinstance(n, cst.FunctionDef)]
-    return [("<module>", module.body)] + [(f.name.value, _body(f)) for f in functions]
+def _function_scopes(source: SourceFile) -> list[tuple[str, Sequence[cst.BaseStatement]]]:
+    return [("<module>", source.module.body)] + [(f.name.value, _body(f)) for f in source.index.every_function]
 
 
 # -- the functional API and TF1 chains -------------------------------------------------------

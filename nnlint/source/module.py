@@ -195,20 +195,13 @@ class ModuleIndex:
         self.source = source
         self.sequentials = sequentials
         self.classes: dict[str, ClassInfo] = {}
-        self.functions: dict[str, cst.FunctionDef] = {}
-        seen: dict[str, int] = {}
-        for stmt in source.module.body:
-            if isinstance(stmt, (cst.ClassDef, cst.FunctionDef)):
-                seen[stmt.name.value] = seen.get(stmt.name.value, 0) + 1
-        for stmt in source.module.body:
-            if isinstance(stmt, cst.FunctionDef) and seen[stmt.name.value] == 1:
-                self.functions[stmt.name.value] = stmt
-            if not isinstance(stmt, cst.ClassDef) or seen[stmt.name.value] != 1:
-                continue
-            info = self._class_info(stmt)
+        index = source.index
+        self.functions: dict[str, cst.FunctionDef] = dict(index.unique_functions)
+        for node in index.unique_classes.values():
+            info = self._class_info(node)
             if info is not None:
                 self.classes[info.name] = info
-        self.constants = _module_constants(source.module)
+        self.constants = index.constants()
 
     def _class_info(self, node: cst.ClassDef) -> ClassInfo | None:
         project_bases: list[ClassInfo] = []
@@ -224,7 +217,7 @@ class ModuleIndex:
                 is_module = True
         if not is_module:
             return None
-        methods = {s.name.value: s for s in _body(node) if isinstance(s, cst.FunctionDef)}
+        methods = dict(self.source.index.class_info[node].own_methods())
         return ClassInfo(node, node.name.value, project_bases, methods)
 
     # -- attribute tables ---------------------------------------------------------------------
@@ -400,22 +393,6 @@ def _returned_sequential(source: SourceFile, func: cst.FunctionDef) -> cst.Call 
     if isinstance(last, cst.Return) and isinstance(last.value, cst.Call) and source.imports.resolve(last.value.func) == SEQUENTIAL:
         return last.value
     return None
-
-
-def _module_constants(module: cst.Module) -> dict[str, Any]:
-    """Module-level `NAME = <literal>` bound exactly once."""
-    values: dict[str, Any] = {}
-    counts: dict[str, int] = {}
-    for stmt in module.body:
-        if isinstance(stmt, cst.SimpleStatementLine):
-            for small in stmt.body:
-                if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
-                    name = small.targets[0].target.value
-                    counts[name] = counts.get(name, 0) + 1
-                    value = literal(small.value)
-                    if value is not None:
-                        values[name] = value
-    return {k: v for k, v in values.items() if counts[k] == 1}
 
 
 # -- forward() dataflow ---------------------------------------------------------------------

@@ -28,17 +28,8 @@ _MAX_LABEL = 40
 def _sequential_calls(source: SourceFile) -> list[tuple[cst.Call, Sequence[cst.BaseStatement]]]:
     """Every nn.Sequential(...) call in source order, with the statement list of its
     enclosing function (or the module)."""
-    found: list[tuple[cst.Call, Sequence[cst.BaseStatement]]] = []
-
-    def scan(root: cst.CSTNode, scope: Sequence[cst.BaseStatement]) -> None:
-        for node in walk(root, prune=lambda n: isinstance(n, cst.FunctionDef)):
-            if isinstance(node, cst.FunctionDef) and node is not root:
-                scan(node, node.body.body if isinstance(node.body, cst.IndentedBlock) else ())
-            elif isinstance(node, cst.Call) and source.imports.resolve(node.func) == SEQUENTIAL:
-                found.append((node, scope))
-
-    scan(source.module, source.module.body)
-    return found
+    index = source.index
+    return [(call, body) for call, body in index.every_call if index.resolve(call.func) == SEQUENTIAL]
 
 
 def _mentions(stmt: cst.CSTNode, name: str, target: cst.CSTNode | None = None) -> tuple[bool, bool]:

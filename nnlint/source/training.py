@@ -31,6 +31,7 @@ from nnlint import lazy_libcst as cst
 from nnlint.diagnostics import Span
 from nnlint.source import SourceFile
 from nnlint.source.imports import dotted_name
+from nnlint.source.index import Scope
 from nnlint.source.literals import literal
 from nnlint.source.torch_nn import layer_spec
 from nnlint.source.walk import collect, walk
@@ -194,44 +195,7 @@ def _last(name: str | None) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# Scope index
-
-
-@dataclass(eq=False)
-class Scope:
-    node: cst.CSTNode | None  # FunctionDef, or None for the module
-    name: str
-    qualname: str
-    parent: Scope | None
-    cls: ClassInfo | None = None
-    params: list[str] = field(default_factory=list)
-    defaults: dict[str, cst.BaseExpression] = field(default_factory=dict)
-    assigns: dict[str, list[cst.BaseExpression | None]] = field(default_factory=dict)
-    decorators: tuple[str, ...] = ()
-
-    def bind(self, name: str, value: cst.BaseExpression | None) -> None:
-        self.assigns.setdefault(name, []).append(value)
-
-
-@dataclass(eq=False)
-class ClassInfo:
-    node: cst.ClassDef
-    name: str
-    bases: list[cst.BaseExpression]
-    methods: dict[str, Scope] = field(default_factory=dict)
-    self_assigns: dict[str, list[tuple[cst.BaseExpression | None, Scope]]] = field(default_factory=dict)
-    used_attrs: set[str] = field(default_factory=set)  # self.X read outside __init__
-
-
-def _targets(target: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
-    if isinstance(target, (cst.Tuple, cst.List)):
-        for el in target.elements:
-            yield from _targets(el.value)
-    elif isinstance(target, cst.StarredElement):
-        yield from _targets(target.value)
-    else:
-        yield target
-
+# Scopes: the file's semantic index (nnlint.source.index)
 
 def _scopes() -> tuple[type, ...]:
     return (cst.FunctionDef, cst.ClassDef, cst.Lambda)
@@ -239,91 +203,6 @@ def _scopes() -> tuple[type, ...]:
 
 def _prune_scopes(node: cst.CSTNode) -> bool:
     return isinstance(node, _scopes())
-
-
-class _Indexer:
-    """Scopes, assignments, calls and `with` statements of a module, in one fast walk."""
-
-    def __init__(self, source: SourceFile) -> None:
-        self.source = source
-        self.module = Scope(None, "<module>", "", None)
-        self.scopes: dict[cst.CSTNode, Scope] = {}
-        self.functions: dict[str, list[Scope]] = {}  # by simple name
-        self.classes: dict[str, ClassInfo] = {}
-        self.calls: list[tuple[cst.Call, Scope]] = []
-        self.with_items: list[tuple[cst.With, Scope]] = []
-        self._visit(source.module, self.module, None)
-
-    def _visit(self, root: cst.CSTNode, scope: Scope, cls: ClassInfo | None) -> None:
-        for node in walk(root, _prune_scopes):
-            if node is root:
-                continue
-            if isinstance(node, cst.ClassDef):
-                info = ClassInfo(node, node.name.value, [b.value for b in node.bases])
-                if scope is self.module and cls is None:
-                    self.classes.setdefault(node.name.value, info)
-                for base in node.bases:
-                    self._visit(base, scope, None)
-                self._visit(node.body, scope, info)
-            elif isinstance(node, cst.FunctionDef):
-                self._function(node, scope, cls)
-            elif isinstance(node, cst.Call):
-                self.calls.append((node, scope))
-            elif isinstance(node, cst.With):
-                self.with_items.append((node, scope))
-                for item in node.items:
-                    if item.asname is not None:
-                        self._assign(scope, item.asname.name, None, cls)
-            elif isinstance(node, cst.Assign):
-                for t in node.targets:
-                    single = not isinstance(t.target, (cst.Tuple, cst.List))
-                    self._assign(scope, t.target, node.value if single else None, cls)
-            elif isinstance(node, cst.AnnAssign):
-                self._assign(scope, node.target, node.value, cls)
-            elif isinstance(node, cst.AugAssign):
-                self._assign(scope, node.target, None, cls)
-            elif isinstance(node, cst.For):
-                self._assign(scope, node.target, None, cls)
-            elif isinstance(node, cst.NamedExpr):
-                self._assign(scope, node.target, node.value, cls)
-            elif isinstance(node, cst.Attribute):
-                if (scope.cls is not None and scope.name != "__init__" and isinstance(node.value, cst.Name)
-                        and node.value.value == "self"):
-                    scope.cls.used_attrs.add(node.attr.value)
-
-    def _function(self, node: cst.FunctionDef, parent: Scope, cls: ClassInfo | None) -> None:
-        qual = f"{cls.name}.{node.name.value}" if cls else (f"{parent.qualname}.{node.name.value}" if parent.qualname else node.name.value)
-        scope = Scope(node, node.name.value, qual, parent if cls is None else self.module, cls)
-        params = node.params
-        for p in (*params.posonly_params, *params.params, *params.kwonly_params):
-            scope.params.append(p.name.value)
-            if p.default is not None:
-                scope.defaults[p.name.value] = p.default
-                self._visit(p.default, parent, None)
-        for star in (params.star_arg, params.star_kwarg):
-            if isinstance(star, cst.Param):
-                scope.params.append(star.name.value)
-        decorators = []
-        for d in node.decorators:
-            expr = d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator
-            decorators.append(self.source.imports.resolve(expr) or dotted_name(expr) or "")
-        scope.decorators = tuple(decorators)
-        if cls is not None:
-            cls.methods.setdefault(node.name.value, scope)
-        self.functions.setdefault(node.name.value, []).append(scope)
-        self.scopes[node] = scope
-        self._visit(node.body, scope, None)
-
-    def _assign(self, scope: Scope, target: cst.BaseExpression, value: cst.BaseExpression | None,
-                cls: ClassInfo | None) -> None:
-        if cls is not None:
-            return  # class attributes are not variables of the enclosing scope
-        for t in _targets(target):
-            if isinstance(t, cst.Name):
-                scope.bind(t.value, value)
-            elif (isinstance(t, cst.Attribute) and isinstance(t.value, cst.Name) and t.value.value == "self"
-                  and scope.cls is not None):
-                scope.cls.self_assigns.setdefault(t.attr.value, []).append((value, scope))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -334,16 +213,11 @@ class _Extractor:
     def __init__(self, source: SourceFile) -> None:
         self.source = source
         self.imports = source.imports
-        self.index = _Indexer(source)
+        self.index = source.index
         self._class_ops: dict[str, frozenset[str] | None] = {}
         self._if_ids = 0
-        self.calls_by_func: dict[str, list[tuple[cst.Call, Scope]]] = {}
-        self.calls_by_attr: dict[str, list[tuple[cst.Call, Scope]]] = {}
-        for call, scope in self.index.calls:
-            if isinstance(call.func, cst.Name):
-                self.calls_by_func.setdefault(call.func.value, []).append((call, scope))
-            elif isinstance(call.func, cst.Attribute):
-                self.calls_by_attr.setdefault(call.func.attr.value, []).append((call, scope))
+        self.calls_by_func = self.index.calls_by_func
+        self.calls_by_attr = self.index.calls_by_attr
 
     # -- positions --------------------------------------------------------------------------
     def span(self, node: cst.CSTNode) -> Span:
@@ -947,7 +821,7 @@ class _Build:
                     facts.tracked = True
                 if kw == "report_to" and value not in ("none", None) and not (isinstance(arg.value, (cst.List, cst.Tuple)) and not arg.value.elements):
                     facts.tracked = True
-        imported = _imported_modules(ex.source.module)
+        imported = ex.index.imported_modules()
         roots = {name.split(".")[0] for name in imported}
         facts.other_framework = bool(roots & {"mxnet", "paddle", "oneflow", "jittor", "mindspore", "chainer"})
         for name in names + imported:
@@ -1355,19 +1229,6 @@ def _exclusive(a: _Raw, b: _Raw) -> bool:
 def _code_only(text: str) -> str:
     """The code without comments (for a few textual checks)."""
     return re.sub(r"#[^\n]*", "", text)
-
-
-def _imported_modules(module: cst.Module) -> list[str]:
-    names: list[str] = []
-    for n in walk(module, lambda x: isinstance(x, (cst.BaseExpression, cst.Import, cst.ImportFrom))):
-        if isinstance(n, cst.Import):
-            names.extend(dotted_name(a.name) or "" for a in n.names)
-        elif isinstance(n, cst.ImportFrom):
-            base = dotted_name(n.module) if n.module is not None else ""
-            names.append(base or "")
-            if not isinstance(n.names, cst.ImportStar):
-                names.extend(f"{base}.{dotted_name(a.name)}" for a in n.names)
-    return names
 
 
 def _assigned_name(call: cst.Call, ex: _Extractor) -> str:
