@@ -127,12 +127,13 @@ def test_calls_of_each_scope_in_source_order():
 
 def test_every_call_sees_lambdas_decorators_and_defaults_with_the_enclosing_def():
     idx = index()
-    found = {SourceFile.code(c.func): body for c, body in idx.every_call}
+    found = {SourceFile.code(c.func): fn for c, fn in idx.every_call}
     train = idx.unique_functions["train"]
-    assert found["nn.Sequential"] is train.body.body
-    assert found["nn.ReLU"] is idx.classes["Net"].methods["__init__"].node.body.body
-    assert found["torch.no_grad"] is not None
-    assert found["train"] is idx.module_node.body
+    assert found["nn.Sequential"] is train and idx.body_of(train) is train.body.body
+    assert found["nn.ReLU"] is idx.classes["Net"].methods["__init__"].node
+    assert found["torch.no_grad"] is idx.unique_functions["evaluate"]
+    assert found["train"] is None and idx.body_of(None) is idx.module_node.body
+    assert idx.def_parent[idx.functions["closure"][0].node] is train and idx.def_parent[train] is None
     assert [f.name.value for f in idx.every_function] == [
         "__init__", "forward", "forward", "train", "closure", "evaluate", "twice", "twice"]
     assert [c.name.value for c in idx.every_class] == ["Net"]
@@ -146,6 +147,25 @@ def test_every_call_sees_lambdas_decorators_and_defaults_with_the_enclosing_def(
     assert [literal(s) for s in idx.every_string] == [literal(s) for s in strings] == ["__main__"]
     targets = [t.target for n in walk(idx.module_node) if isinstance(n, cst.Assign) for t in n.targets]
     assert idx.assign_targets == set(map(id, targets)) and len(targets) == 8
+
+
+def test_loops_and_arithmetic_by_the_frame_that_runs_them():
+    source = SourceFile.parse("m.py", textwrap.dedent("""\
+        total = 1 + 2
+        def penalty(model, w=0.1 * 2):
+            reg = 0
+            for p in model.parameters():
+                reg += p.pow(2).sum()
+            scale = lambda x: x + 1
+            class Inner:
+                size = 3 + 4
+            return w * reg
+        """))
+    idx = source.index
+    code = lambda scope: [SourceFile.code(n).split("\n")[0] for n in idx.frame_nodes[scope]]  # noqa: E731
+    assert code(idx.module) == ["1 + 2"]
+    assert code(idx.functions["penalty"][0]) == ["0.1 * 2", "for p in model.parameters():", "reg += p.pow(2).sum()",
+                                                 "w * reg"]
 
 
 def test_imports_resolved_and_as_written():

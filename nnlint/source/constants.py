@@ -74,21 +74,14 @@ class _Scope:
             self.values.setdefault(name, _AMBIGUOUS)
 
 
-def _call_scopes(node: cst.CSTNode, scope: _Scope | None, found: dict[int, _Scope | None]) -> None:
-    """Record the innermost function around every call (None at module or class level)."""
-    for child in walk(node, prune=lambda n: isinstance(n, cst.FunctionDef)):
-        if isinstance(child, cst.FunctionDef) and child is not node:
-            _call_scopes(child, _Scope(child, scope), found)
-        elif isinstance(child, cst.Call):
-            found[id(child)] = scope
-
-
 class Constants:
     """Resolves argument expressions of calls in one module (built lazily, once per module)."""
 
-    def __init__(self, module: cst.Module) -> None:
+    def __init__(self, module: cst.Module, index: Any) -> None:
         self.module = module
-        self._scopes: dict[int, _Scope | None] | None = None
+        self.index = index  # nnlint.source.index.SemanticIndex: the def around each call
+        self._scopes: dict[int, cst.FunctionDef | None] | None = None
+        self._defs: dict[cst.FunctionDef, _Scope] = {}
         self._globals: dict[str, Any] | None = None
 
     def _module_constants(self) -> dict[str, Any]:
@@ -156,15 +149,27 @@ class Constants:
             return fold(left, right) if _number(left) and _number(right) else None
         return None
 
+    def _scope_of(self, call: cst.Call) -> _Scope | None:
+        """The scope of the innermost function around `call` (None at module level), built on
+        first use with its enclosing functions' scopes."""
+        if self._scopes is None:
+            self._scopes = {id(c): fn for c, fn in self.index.every_call}
+        return self._def_scope(self._scopes.get(id(call)))
+
+    def _def_scope(self, fn: cst.FunctionDef | None) -> _Scope | None:
+        if fn is None:
+            return None
+        scope = self._defs.get(fn)
+        if scope is None:
+            scope = self._defs[fn] = _Scope(fn, self._def_scope(self.index.def_parent.get(fn)))
+        return scope
+
     def value(self, expr: cst.BaseExpression, call: cst.Call) -> Any:
         """The number `expr` (an argument of `call`) stands for, or None when unknown."""
         value = literal(expr)
         if value is not None or not isinstance(expr, (cst.Name, cst.BinaryOperation)):
             return value if _number(value) else None
-        if self._scopes is None:
-            self._scopes = {}
-            _call_scopes(self.module, None, self._scopes)
-        scope = self._scopes.get(id(call))
+        scope = self._scope_of(call)
         return self._fold(expr, scope, lambda name: self._lookup(name, scope))
 
 

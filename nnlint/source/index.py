@@ -100,7 +100,7 @@ class SemanticIndex:
         self.calls_by_func: dict[str, list[tuple[cst.Call, Scope]]] = {}  # f(...) by f
         self.calls_by_attr: dict[str, list[tuple[cst.Call, Scope]]] = {}  # x.m(...) by m
         # every node of these kinds, in source order (lambdas, decorators and annotations included)
-        self.every_call: list[tuple[cst.Call, Sequence[cst.BaseStatement]]] = []  # with the innermost def's body
+        self.every_call: list[tuple[cst.Call, cst.FunctionDef | None]] = []  # with the innermost def (header included)
         self.every_class: list[cst.ClassDef] = []
         self.every_function: list[cst.FunctionDef] = []
         self.every_block: list[cst.IndentedBlock] = []
@@ -110,7 +110,10 @@ class SemanticIndex:
         self.assign_targets: set[int] = set()  # id() of every `x = ...` target expression
         self._resolved: dict[int, str | None] = {}
         self._constants: dict[str, Any] | None = None
-        self._walk(module, self.module, None, False, module.body)
+        self.def_parent: dict[cst.FunctionDef, cst.FunctionDef | None] = {}  # the def around each def
+        # For loops, binary operations and augmented assignments run by each scope's own frame
+        self.frame_nodes: dict[Scope, list[cst.CSTNode]] = {self.module: []}
+        self._walk(module, self.module, None, False, None, self.module)
         for call, scope in self.calls:
             if isinstance(call.func, cst.Name):
                 self.calls_by_func.setdefault(call.func.value, []).append((call, scope))
@@ -120,25 +123,30 @@ class SemanticIndex:
 
     # -- the walk -------------------------------------------------------------------------------
     def _walk(self, root: cst.CSTNode, scope: Scope, cls: ClassInfo | None, hidden: bool,
-              body: Sequence[cst.BaseStatement]) -> None:
-        """Every node below `root` (not root itself), in source order. hidden: code that binds
-        nothing in `scope` (lambdas, decorators, annotations): only the every_* lists see it.
-        body: the statements of the innermost def (or the module)."""
+              fn: cst.FunctionDef | None, frame: Scope | None) -> None:
+        """Every node below `root` (not root itself), in source order.
+
+        scope: where names bind; cls: the class whose body this is (its assignments bind
+        nothing); hidden: code that binds nothing in `scope` (lambdas, decorators, annotations),
+        seen by the every_* lists only; fn: the innermost def (header included); frame: the
+        scope whose own frame runs the code (None in class bodies and lambdas)."""
         stack = list(reversed(children(root)))
         while stack:
             node = stack.pop()
             kind = type(node)
             if kind is cst.ClassDef:
-                self._class(node, scope, cls, hidden, body)
+                self._class(node, scope, cls, fn)
                 continue
             if kind is cst.FunctionDef:
-                self._function(node, scope, cls, hidden)
+                self._function(node, scope, cls, fn)
                 continue
             if kind is cst.Lambda:
-                self._walk(node, scope, cls, True, body)
+                self._walk(node, scope, cls, True, fn, None)
                 continue
+            if frame is not None and (kind is cst.BinaryOperation or kind is cst.For or kind is cst.AugAssign):
+                self.frame_nodes[frame].append(node)
             if kind is cst.Call:
-                self.every_call.append((node, body))
+                self.every_call.append((node, fn))
                 if not hidden:
                     self.calls.append((node, scope))
             elif kind is cst.IndentedBlock:
@@ -174,73 +182,73 @@ class SemanticIndex:
                 self.every_import.append(node)
             stack.extend(reversed(children(node)))
 
-    def _every(self, node: cst.CSTNode, body: Sequence[cst.BaseStatement]) -> None:
+    def _every(self, node: cst.CSTNode, fn: cst.FunctionDef | None) -> None:
         """The every_* lists for the root of a walk (which the walk itself skips)."""
         kind = type(node)
         if kind is cst.Call:
-            self.every_call.append((node, body))
+            self.every_call.append((node, fn))
         elif kind is cst.Attribute:
             self.every_attribute.append(node)
         elif kind is cst.SimpleString:
             self.every_string.append(node)
 
-    def _node(self, node: cst.CSTNode | None, scope: Scope, body: Sequence[cst.BaseStatement]) -> None:
-        """A hidden part of a def or class header (decorator, annotation, keyword), itself included."""
+    def _header(self, node: cst.CSTNode | None, scope: Scope, fn: cst.FunctionDef | None,
+                frame: Scope | None = None) -> None:
+        """A part of a def or class header that binds nothing (decorator, annotation, keyword)."""
         if node is not None:
-            self._walk(node, scope, None, True, body)
+            self._walk(node, scope, None, True, fn, frame)
 
-    def _class(self, node: cst.ClassDef, scope: Scope, cls: ClassInfo | None, hidden: bool,
-               body: Sequence[cst.BaseStatement]) -> None:
+    def _class(self, node: cst.ClassDef, scope: Scope, cls: ClassInfo | None, fn: cst.FunctionDef | None) -> None:
         self.every_class.append(node)
         for decorator in node.decorators:
-            self._node(decorator, scope, body)
+            self._header(decorator, scope, fn)
         info = self.class_info[node] = ClassInfo(node, node.name.value, [b.value for b in node.bases])
-        if not hidden and scope is self.module and cls is None:
+        if scope is self.module and cls is None:
             self.classes.setdefault(node.name.value, info)
         for base in node.bases:
-            self._walk(base, scope, None, hidden, body)
+            self._walk(base, scope, None, False, fn, None)
         for keyword in node.keywords:
-            self._node(keyword, scope, body)
+            self._header(keyword, scope, fn)
         if isinstance(node.body, cst.IndentedBlock):
             self.every_block.append(node.body)
-        self._walk(node.body, scope, info if not hidden else None, hidden, body)
+        self._walk(node.body, scope, info, False, fn, None)
 
-    def _function(self, node: cst.FunctionDef, parent: Scope, cls: ClassInfo | None, hidden: bool) -> None:
+    def _function(self, node: cst.FunctionDef, parent: Scope, cls: ClassInfo | None, fn: cst.FunctionDef | None) -> None:
         self.every_function.append(node)
-        body = _block_body(node)
+        self.def_parent[node] = fn
         qual = f"{cls.name}.{node.name.value}" if cls else (f"{parent.qualname}.{node.name.value}" if parent.qualname else node.name.value)
         scope = Scope(node, node.name.value, qual, parent if cls is None else self.module, cls)
+        self.frame_nodes[scope] = []
         for d in node.decorators:
-            self._node(d, parent, body)
+            self._header(d, parent, node, scope)
         params = node.params
         for p in (*params.posonly_params, *params.params, *params.kwonly_params):
             scope.params.append(p.name.value)
-            self._node(p.annotation, parent, body)
+            self._header(p.annotation, parent, node, scope)
             if p.default is not None:
                 scope.defaults[p.name.value] = p.default
                 # the default's own node is not a call of the parent scope (as the walk always had it)
-                self._every(p.default, body)
-                self._walk(p.default, parent, None, hidden, body)
+                self._every(p.default, node)
+                if type(p.default) is cst.BinaryOperation:
+                    self.frame_nodes[scope].append(p.default)
+                self._walk(p.default, parent, None, False, node, scope if type(p.default) is not cst.Lambda else None)
         for star in (params.star_arg, params.star_kwarg):
             if isinstance(star, cst.Param):
                 scope.params.append(star.name.value)
-                self._node(star.annotation, parent, body)
-        self._node(node.returns, parent, body)
+                self._header(star.annotation, parent, node, scope)
+        self._header(node.returns, parent, node, scope)
         decorators = []
         for d in node.decorators:
             expr = d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator
             decorators.append(self.imports.resolve(expr) or dotted_name(expr) or "")
         scope.decorators = tuple(decorators)
-        if hidden:
-            self._walk(node.body, scope, None, True, body)
-            return
         if cls is not None:
             cls.methods.setdefault(node.name.value, scope)
         self.functions.setdefault(node.name.value, []).append(scope)
         self.scopes[node] = scope
         if isinstance(node.body, cst.IndentedBlock):
             self.every_block.append(node.body)
-        self._walk(node.body, scope, None, False, body)
+        self._walk(node.body, scope, None, False, node, scope)
 
     def _assign(self, scope: Scope, target: cst.BaseExpression, value: cst.BaseExpression | None,
                 cls: ClassInfo | None) -> None:
@@ -269,6 +277,10 @@ class SemanticIndex:
                 self.unique_functions[stmt.name.value] = stmt
 
     # -- queries --------------------------------------------------------------------------------
+    def body_of(self, fn: cst.FunctionDef | None) -> Sequence[cst.BaseStatement]:
+        """The statements of a def (of the module for None)."""
+        return self.module_node.body if fn is None else _block_body(fn)
+
     def resolve(self, expr: cst.BaseExpression) -> str | None:
         """imports.resolve(expr), memoized per node (several passes ask about the same callee)."""
         key = id(expr)

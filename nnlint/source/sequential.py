@@ -29,7 +29,7 @@ def _sequential_calls(source: SourceFile) -> list[tuple[cst.Call, Sequence[cst.B
     """Every nn.Sequential(...) call in source order, with the statement list of its
     enclosing function (or the module)."""
     index = source.index
-    return [(call, body) for call, body in index.every_call if index.resolve(call.func) == SEQUENTIAL]
+    return [(call, index.body_of(fn)) for call, fn in index.every_call if index.resolve(call.func) == SEQUENTIAL]
 
 
 def _mentions(stmt: cst.CSTNode, name: str, target: cst.CSTNode | None = None) -> tuple[bool, bool]:
@@ -137,7 +137,7 @@ class SequentialLowering:
         self.source = source
         self.consumed: set[int] = set()
         self._extended: dict[int, list[tuple]] = {}
-        self.constants = Constants(source.module)
+        self.constants = Constants(source.module, source.index)
         self._helpers: dict[str, tuple[cst.Call, Sequence[cst.BaseStatement]]] | None = None
         self._inlining: list[str] = []
         self._calls = 0
