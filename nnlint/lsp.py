@@ -8,6 +8,10 @@ Diagnostics are pulled (`textDocument/diagnostic`) when the client supports pull
 `workspace/diagnostic/refresh` (nnlint's findings cross files: a client that cannot be told to
 re-pull would keep a dependant's diagnostics stale); otherwise they are pushed after a debounce.
 Never both: diagnosticProvider is only advertised in pull mode.
+
+Notebooks (LSP 3.17 notebookDocument/* sync): the cells' current texts are linted as the .ipynb
+file would be (nnlint.notebook.notebook_json, then the same workspace buffer path), and each
+code cell's diagnostics go to that cell's own document URI, ranges relative to the cell.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from pygls.lsp.server import LanguageServer
 from nnlint import __version__
 from nnlint.diagnostics import Diagnostic
 from nnlint.files import Unreadable, decode_source, source_lines
+from nnlint.notebook import notebook_json
 from nnlint.report.lsp import character, lsp_diagnostic
 from nnlint.workspace import Workspace
 
@@ -35,6 +40,8 @@ DEBOUNCE_SECONDS = 0.25
 FIX_ALL_KIND = "source.fixAll.nnlint"
 _converter = get_converter()
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+NOTEBOOK_SYNC = types.NotebookDocumentSyncOptions(notebook_selector=[types.NotebookDocumentFilterWithCells(
+    notebook="jupyter-notebook", cells=[types.NotebookCellLanguage(language="python")])], save=True)
 
 
 # -- documents ----------------------------------------------------------------------------------
@@ -67,10 +74,12 @@ def _line_edit(old: str, new: str, encoding: str) -> types.TextEdit | None:
 
 class NNLintServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("nnlint", __version__)
+        super().__init__("nnlint", __version__, notebook_document_sync=NOTEBOOK_SYNC)
         self.index: Workspace | None = None
         self.pull = False  # textDocument/diagnostic (else publishDiagnostics)
         self.open: dict[str, str] = {}  # path -> the client's URI for it
+        self.notebooks: dict[str, str] = {}  # an open notebook's path -> its notebook URI
+        self.cells: dict[str, list[tuple[str, str | None]]] = {}  # notebook path -> per cell (all kinds): (URI, text or None if not code), as last linted
         self.reported: dict[str, list[dict]] = {}  # URI -> the LSP diagnostics last sent or returned
         self.latest: dict[str, list[tuple[Diagnostic, dict]]] = {}  # URI -> last lint: (nnlint's, LSP's) (code actions)
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nnlint-lint")
@@ -99,7 +108,27 @@ class NNLintServer(LanguageServer):
             doc = self.workspace.text_documents.get(unquote(uri)) or self.workspace.text_documents.get(uri)
             if doc is not None:
                 out[path] = (uri, doc.source, doc.version)
+        for path, uri in self.notebooks.items():
+            notebook = self.workspace.get_notebook_document(notebook_uri=uri)
+            if notebook is None:
+                continue
+            cells = []
+            for cell in notebook.cells:
+                doc = self.workspace.text_documents.get(unquote(cell.document))
+                code = cell.kind == types.NotebookCellKind.Code
+                cells.append((cell.document, doc.source if doc is not None and code else None,
+                              "code" if code else "markdown", doc.source if doc is not None else ""))
+            text = notebook_json([(kind, source) for _, _, kind, source in cells], notebook.metadata)
+            out[path] = (uri, text, notebook.version)
+            self.cells[path] = [(cell_uri, code) for cell_uri, code, _, _ in cells]
         return out
+
+    def cell_uris(self, uri: str) -> list[str]:
+        """The code cells' URIs of the notebook `uri`, as last linted ([] for a text document)."""
+        for path, notebook in self.notebooks.items():
+            if notebook == uri:
+                return [cell for cell, code in self.cells.get(path, []) if code is not None]
+        return []
 
     # -- the lint step (worker thread) ----------------------------------------------------------
     def compute(self, docs: dict[str, tuple[str, str, int | None]]) -> tuple[dict[str, list[Diagnostic]], str | None, bool]:
@@ -121,11 +150,16 @@ class NNLintServer(LanguageServer):
         def line_text(file: str, line: int, cell: int | None = None) -> str | None:
             if file not in texts:
                 texts[file] = _disk_lines(file)
-            lines = texts[file] if cell is None else None  # notebooks: a later issue
+            if cell is None:
+                lines = texts[file]
+            else:  # an open notebook's cell: its text in the editor (unknown elsewhere: code points)
+                cells = self.cells.get(file, [])
+                code = cells[cell - 1][1] if 0 < cell <= len(cells) else None
+                lines = source_lines(code) if code is not None else None
             return lines[line - 1] if lines is not None and 0 < line <= len(lines) else None
 
         def uri_of(file: str) -> str:
-            return self.open.get(file) or Path(file).as_uri()
+            return self.open.get(file) or self.notebooks.get(file) or Path(file).as_uri()
 
         return [lsp_diagnostic(d, line_text, self.encoding, self.index.doc_url, uri_of) for d in found]
 
@@ -148,9 +182,31 @@ class NNLintServer(LanguageServer):
             texts[path] = source_lines(text)
         for path, (uri, text, version) in docs.items():
             if path in now and now[path][1] == text:
-                out[uri] = self.to_lsp(found.get(path, []), texts)
+                items = self.to_lsp(found.get(path, []), texts)
+                pairs = list(zip(found.get(path, []), items))
+                if path in self.notebooks:
+                    out.update(self._per_cell(path, pairs))
+                    continue
+                out[uri] = items
                 self.versions[uri] = version
-                self.latest[uri] = list(zip(found.get(path, []), out[uri]))
+                self.latest[uri] = pairs
+        return out
+
+    def _per_cell(self, path: str, pairs: list[tuple[Diagnostic, dict]]) -> dict[str, list[dict]]:
+        """A notebook's diagnostics split by code cell: {cell URI: LSP diagnostics} (every code
+        cell, [] when clean). One that names no cell (an unreadable notebook) goes to the first."""
+        code = [(number, uri) for number, (uri, text) in enumerate(self.cells.get(path, []), 1) if text is not None]
+        if not code:
+            return {}
+        by_number = dict(code)
+        out: dict[str, list[dict]] = {uri: [] for _, uri in code}
+        for d, item in pairs:
+            uri = by_number.get(d.cell, code[0][1])
+            out[uri].append(item)
+        for _, uri in code:
+            self.latest[uri] = [(d, item) for d, item in pairs if by_number.get(d.cell, code[0][1]) == uri]
+            doc = self.workspace.text_documents.get(unquote(uri))
+            self.versions[uri] = doc.version if doc is not None else None
         return out
 
     # -- push mode -------------------------------------------------------------------------------
@@ -178,6 +234,7 @@ class NNLintServer(LanguageServer):
                 self.workspace_diagnostic_refresh(None)
             return
         edited, self._edited = self._edited, set()
+        edited |= {cell for uri in edited for cell in self.cell_uris(uri)}
         for uri, items in results.items():
             if uri in edited or self.reported.get(uri) != items:
                 self.reported[uri] = items
@@ -275,7 +332,10 @@ def build_server() -> NNLintServer:
     async def pull_diagnostics(ls: NNLintServer, params: types.DocumentDiagnosticParams):
         uri = params.text_document.uri
         path = uri_path(uri)
-        if path is None or path not in ls.open:
+        if ls.workspace.get_notebook_document(cell_uri=uri) is not None:
+            results = await ls.lint_open()
+            items = results.get(uri, ls.reported.get(uri, []))
+        elif path is None or path not in ls.open:
             items = await ls.loop.run_in_executor(ls.worker, _lint_unopened, ls, uri)
         else:
             results = await ls.lint_open()
@@ -339,6 +399,43 @@ def build_server() -> NNLintServer:
             await ls.loop.run_in_executor(ls.worker, ls.index.close_buffer, path)
             ls.schedule(0)
 
+    @server.feature(types.NOTEBOOK_DOCUMENT_DID_OPEN)
+    def notebook_open(ls: NNLintServer, params: types.DidOpenNotebookDocumentParams) -> None:
+        uri = params.notebook_document.uri
+        path = uri_path(uri)
+        if path is None:
+            return  # an untitled notebook: no path to lint it as (not supported yet)
+        ls.notebooks[path] = uri
+        if not ls.pull:
+            ls.schedule(0, uri)
+
+    @server.feature(types.NOTEBOOK_DOCUMENT_DID_CHANGE)
+    def notebook_change(ls: NNLintServer, params: types.DidChangeNotebookDocumentParams) -> None:
+        uri = params.notebook_document.uri
+        structure = params.change.cells.structure if params.change.cells else None
+        for gone in (structure.did_close or []) if structure else []:
+            _forget(ls, gone.uri)
+        if uri_path(uri) in ls.notebooks and not ls.pull:
+            ls.schedule(edited=uri)
+        elif uri_path(uri) in ls.notebooks and ls.pull:
+            ls.schedule()  # a changed cell can change the others' diagnostics: refresh when they do
+
+    @server.feature(types.NOTEBOOK_DOCUMENT_DID_SAVE)
+    def notebook_save(ls: NNLintServer, params: types.DidSaveNotebookDocumentParams) -> None:
+        if not ls.pull:
+            ls.schedule(0, params.notebook_document.uri)
+
+    @server.feature(types.NOTEBOOK_DOCUMENT_DID_CLOSE)
+    async def notebook_close(ls: NNLintServer, params: types.DidCloseNotebookDocumentParams) -> None:
+        path = uri_path(params.notebook_document.uri)
+        for cell in params.cell_text_documents:
+            _forget(ls, cell.uri)
+        for cell, _ in ls.cells.pop(path, []):
+            _forget(ls, cell)
+        if ls.notebooks.pop(path, None) is not None:
+            await ls.loop.run_in_executor(ls.worker, ls.index.close_buffer, path)
+            ls.schedule(0)
+
     @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
     async def watched(ls: NNLintServer, params: types.DidChangeWatchedFilesParams) -> None:
         for change in params.changes:
@@ -354,15 +451,28 @@ def build_server() -> NNLintServer:
         uri = params.text_document.uri
         path = uri_path(uri)
         doc = ls.workspace.text_documents.get(unquote(uri)) or ls.workspace.text_documents.get(uri)
+        notebook = ls.workspace.get_notebook_document(cell_uri=uri)
+        if notebook is not None:
+            path = uri_path(notebook.uri)  # a cell: its quick fixes and noqa edit the cell's text
         if path is None or doc is None or uri not in ls.latest:
             return None  # only documents the server has linted
-        return await ls.loop.run_in_executor(ls.worker, code_actions, ls, params, path, doc.source)
+        return await ls.loop.run_in_executor(ls.worker, code_actions, ls, params, path, doc.source,
+                                             notebook is None)
 
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: NNLintServer, params: Any) -> None:
         ls.stopping.set()
 
     return server
+
+
+def _forget(ls: NNLintServer, uri: str) -> None:
+    """A cell that left its notebook (deleted, or the notebook closed): its diagnostics are cleared."""
+    had = ls.reported.pop(uri, None)
+    ls.latest.pop(uri, None)
+    ls.versions.pop(uri, None)
+    if had and not ls.pull:
+        ls.publish(uri, [])
 
 
 def _lint_unopened(ls: NNLintServer, uri: str) -> list[dict]:
@@ -392,9 +502,11 @@ def _overlaps(item: dict, wanted: types.Range) -> bool:
     return start <= wanted.end.line and wanted.start.line <= end
 
 
-def code_actions(ls: NNLintServer, params: types.CodeActionParams, path: str, text: str) -> list[types.CodeAction]:
+def code_actions(ls: NNLintServer, params: types.CodeActionParams, path: str, text: str,
+                 fix_all: bool = True) -> list[types.CodeAction]:
     """Quick fixes (the rule's own fix, "Disable NNxxx for this line") for the diagnostics under
-    the cursor, and source.fixAll.nnlint for the whole document (safe fixes only)."""
+    the cursor, and source.fixAll.nnlint for the whole document (safe fixes only; not offered
+    on a notebook cell, whose fixes may reach other cells)."""
     from nnlint.fixes import add_noqa, apply_fixes
 
     uri, encoding = params.text_document.uri, ls.encoding
@@ -419,7 +531,7 @@ def code_actions(ls: NNLintServer, params: types.CodeActionParams, path: str, te
             if edit is not None:
                 actions.append(types.CodeAction(title=f"Disable {d.code} for this line", kind=types.CodeActionKind.QuickFix,
                                                 diagnostics=[diagnostic], edit=types.WorkspaceEdit(changes={uri: [edit]})))
-    if _wanted(FIX_ALL_KIND, only) and any(d.fix is not None and d.fix.safe for d, _ in latest):
+    if fix_all and _wanted(FIX_ALL_KIND, only) and any(d.fix is not None and d.fix.safe for d, _ in latest):
         fixed, _ = apply_fixes(path, text, ls.index.settings_for(path))
         edit = _line_edit(text, fixed, encoding)
         if edit is not None:

@@ -121,6 +121,14 @@ def read_notebook(path: str, data: bytes) -> NotebookSource:
     return _assemble(path, raw, document["cells"])
 
 
+def notebook_json(cells: list[tuple[str, str]], metadata: object = None) -> str:
+    """An nbformat 4 document holding `cells` ((kind, text) in order: "code", "markdown" ...), so
+    an editor's notebook is linted by the same per-file step as a .ipynb file on disk."""
+    meta = metadata if isinstance(metadata, dict) else {}
+    return json.dumps({"cells": [{"cell_type": kind, "metadata": {}, "source": text} for kind, text in cells],
+                       "metadata": meta, "nbformat": 4, "nbformat_minor": 5}, ensure_ascii=False)
+
+
 def cell_lines(data: bytes, cell: int) -> list[str] | None:
     """The lines of cell `cell` (1-based) as the user wrote them (for --show-source)."""
     try:

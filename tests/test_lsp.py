@@ -339,3 +339,165 @@ def test_the_workspace_facts_come_from_the_cache_on_the_next_start(project, monk
     second.index(second.python_files())
     second.set_buffer(str(train), TRAIN)
     assert [d.code for d in second.diagnostics([str(train)])[str(train)]] == ["NN201"]
+
+
+# -- notebooks (LSP 3.17 notebookDocument/* sync; pytest-lsp's client profiles predate it) ------
+IMPORTS_CELL = "import torch\nfrom torch import nn\n\nfrom models import Classifier\n"
+LOOP_CELL = """\
+model = Classifier(20, 3)
+criterion = nn.CrossEntropyLoss()
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+for x, y in loader:
+    optimizer.zero_grad()
+    loss = criterion(model(x), y)
+    loss.backward()
+    optimizer.step()
+"""
+
+
+def notebook_caps(pull=False):
+    caps = pull_caps() if pull else push_caps("utf-16")
+    caps.notebook_document = t.NotebookDocumentClientCapabilities(
+        synchronization=t.NotebookDocumentSyncClientCapabilities())
+    return caps
+
+
+class Notebook:
+    """A notebook as VS Code syncs it: one notebook URI, a document per cell."""
+
+    def __init__(self, client, path, cells):
+        self.client, self.uri, self.version = client, uri(path), 1
+        self.cells = [(kind, f"vscode-notebook-cell:{path.resolve()}#C{i}") for i, (kind, _) in enumerate(cells)]
+        client.notebook_document_did_open(t.DidOpenNotebookDocumentParams(
+            t.NotebookDocument(uri=self.uri, notebook_type="jupyter-notebook", version=1, cells=[
+                t.NotebookCell(kind=self.kind(kind), document=cell) for kind, cell in self.cells]),
+            [t.TextDocumentItem(uri=cell, language_id="python" if kind == "code" else "markdown", version=1, text=text)
+             for (kind, cell), (_, text) in zip(self.cells, cells)]))
+
+    @staticmethod
+    def kind(kind):
+        return t.NotebookCellKind.Code if kind == "code" else t.NotebookCellKind.Markup
+
+    def cell(self, number):
+        return self.cells[number - 1][1]
+
+    def change(self, cells=None, structure=None):
+        self.version += 1
+        self.client.notebook_document_did_change(t.DidChangeNotebookDocumentParams(
+            t.VersionedNotebookDocumentIdentifier(version=self.version, uri=self.uri),
+            t.NotebookDocumentChangeEvent(cells=t.NotebookDocumentCellChanges(structure=structure, text_content=cells))))
+
+    def edit(self, number, text):
+        self.change(cells=[t.NotebookDocumentCellContentChanges(
+            t.VersionedTextDocumentIdentifier(uri=self.cell(number), version=self.version + 1),
+            [t.TextDocumentContentChangeWholeDocument(text=text)])])
+
+    def insert(self, at, kind, text):
+        """A new cell before cell `at` (1-based)."""
+        cell = f"{self.cells[0][1].split('#')[0]}#N{self.version}"
+        self.cells.insert(at - 1, (kind, cell))
+        self.change(structure=t.NotebookDocumentCellChangeStructure(
+            t.NotebookCellArrayChange(start=at - 1, delete_count=0, cells=[t.NotebookCell(kind=self.kind(kind), document=cell)]),
+            did_open=[t.TextDocumentItem(uri=cell, language_id="python", version=1, text=text)]))
+
+    def delete(self, number):
+        _, cell = self.cells.pop(number - 1)
+        self.change(structure=t.NotebookDocumentCellChangeStructure(
+            t.NotebookCellArrayChange(start=number - 1, delete_count=1),
+            did_close=[t.TextDocumentIdentifier(uri=cell)]))
+
+
+async def cell_published(client, cell_uri, check):
+    deadline = asyncio.get_running_loop().time() + WAIT
+    while True:
+        found = client.diagnostics.get(cell_uri)
+        if found is not None and check(found):
+            return found
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"diagnostics for {cell_uri}: {found}")
+        await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+def model_file(project):
+    project("proj/models.py", MODELS)
+    return project.root / "proj"
+
+
+async def test_notebook_cells_get_their_own_diagnostics_and_a_fix_in_a_cell_clears_them(client, model_file, run_cli):
+    result = await start(client, model_file, notebook_caps())
+    sync = result.capabilities.notebook_document_sync
+    assert [(s.notebook, [c.language for c in s.cells]) for s in sync.notebook_selector] == [("jupyter-notebook", ["python"])]
+    nb = Notebook(client, model_file / "train.ipynb", [("markdown", "# Training\n\nThe loop."), ("code", IMPORTS_CELL),
+                                                     ("code", LOOP_CELL)])
+    (found,) = await cell_published(client, nb.cell(3), lambda f: len(f) == 1)
+    assert (found.code, found.range.start.line, found.range.start.character) == ("NN201", 5, 11)
+    assert (found.range.end.line, found.range.end.character) == (5, 33)
+    assert found.data["cell"] == 3
+    (related,) = found.related_information  # the softmax in the model, in its own file
+    assert related.location.uri == uri(model_file / "models.py") and related.location.range.start.line == 12
+    assert await cell_published(client, nb.cell(2), lambda f: True) in ([], ())
+    assert nb.cell(1) not in client.diagnostics  # markdown gets nothing
+
+    # the same findings as the CLI on the notebook file (cell 3, line 6, column 12)
+    (model_file / "train.ipynb").write_text(__import__("test_notebook").notebook(
+        ("markdown", "# Training\n\nThe loop."), ("code", IMPORTS_CELL), ("code", LOOP_CELL)), encoding="utf-8")
+    result = run_cli("-q", "--select", "NN2", "proj")
+    assert [line[:len("proj/train.ipynb:cell 3:6:12: NN201")] for line in result.lines] == [
+        "proj/train.ipynb:cell 3:6:12: NN201"]
+
+    nb.edit(3, LOOP_CELL.replace("model = Classifier(20, 3)", "model = nn.Linear(20, 3)"))  # logits: fine
+    await cell_published(client, nb.cell(3), lambda f: len(f) == 0)
+    nb.edit(3, LOOP_CELL)
+    assert codes(await cell_published(client, nb.cell(3), lambda f: len(f) == 1)) == [("NN201", 5, 11)]
+
+    # two markdown cells inserted before: the loop is cell 5 now, its range in the cell unchanged
+    nb.insert(1, "markdown", "# Setup")
+    nb.insert(3, "markdown", "Imports:")
+    (found,) = await cell_published(client, nb.cell(5), lambda f: len(f) == 1 and f[0].data["cell"] == 5)
+    assert (found.code, found.range.start.line, found.range.start.character) == ("NN201", 5, 11)
+
+    nb.delete(2)  # a markdown cell: the loop is cell 4 again
+    (found,) = await cell_published(client, nb.cell(4), lambda f: len(f) == 1 and f[0].data["cell"] == 4)
+    assert codes([found]) == [("NN201", 5, 11)]
+    loop = nb.cell(4)
+    nb.delete(4)  # the loop cell itself: its diagnostics are cleared
+    await cell_published(client, loop, lambda f: len(f) == 0)
+
+    client.notebook_document_did_close(t.DidCloseNotebookDocumentParams(
+        t.NotebookDocumentIdentifier(nb.uri), [t.TextDocumentIdentifier(c) for _, c in nb.cells]))
+
+
+async def test_a_cell_with_a_syntax_error_gets_nn001_and_the_other_cells_keep_their_findings(client, model_file):
+    await start(client, model_file, notebook_caps())
+    nb = Notebook(client, model_file / "nb.ipynb", [("code", IMPORTS_CELL), ("code", "def broken(:\n    pass\n"),
+                                                   ("code", LOOP_CELL)])
+    (error,) = await cell_published(client, nb.cell(2), lambda f: len(f) == 1)
+    assert (error.code, error.range.start.line) == ("NN001", 0)
+    assert codes(await cell_published(client, nb.cell(3), lambda f: len(f) == 1)) == [("NN201", 5, 11)]
+    assert await cell_published(client, nb.cell(1), lambda f: True) in ([], ())
+
+
+async def test_pull_diagnostics_for_a_cell_and_its_noqa_quick_fix(client, model_file):
+    await start(client, model_file, notebook_caps(pull=True))
+    nb = Notebook(client, model_file / "nb.ipynb", [("markdown", "# Loop"), ("code", IMPORTS_CELL), ("code", LOOP_CELL)])
+    async def pull(number):
+        report = await client.text_document_diagnostic_async(t.DocumentDiagnosticParams(t.TextDocumentIdentifier(nb.cell(number))))
+        return report.items
+
+    deadline = asyncio.get_running_loop().time() + WAIT
+    while codes(await pull(3)) != [("NN201", 5, 11)]:  # the workspace may still be indexing models.py
+        assert asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0.1)
+    report = await client.text_document_diagnostic_async(t.DocumentDiagnosticParams(t.TextDocumentIdentifier(nb.cell(2))))
+    assert list(report.items) == []
+    (found,) = (await client.text_document_diagnostic_async(
+        t.DocumentDiagnosticParams(t.TextDocumentIdentifier(nb.cell(3))))).items
+    actions = await client.text_document_code_action_async(t.CodeActionParams(
+        t.TextDocumentIdentifier(nb.cell(3)), found.range, t.CodeActionContext(diagnostics=[found])))
+    noqa = next(a for a in actions if a.title == "Disable NN201 for this line")
+    (edit,) = noqa.edit.changes[nb.cell(3)]
+    assert (edit.range.start.line, edit.new_text) == (5, "    loss = criterion(model(x), y)  # noqa: NN201\n")
+    nb.edit(3, LOOP_CELL.replace("model(x), y)\n", "model(x), y)  # noqa: NN201\n"))
+    report = await client.text_document_diagnostic_async(t.DocumentDiagnosticParams(t.TextDocumentIdentifier(nb.cell(3))))
+    assert list(report.items) == []
