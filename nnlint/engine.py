@@ -106,7 +106,12 @@ def _run_rule(rule: type, subjects: list, options: dict, path: str, positions: _
         raise
     except Exception as exc:  # noqa: BLE001 - a rule bug must not lose the file or other rules
         return [_internal(path, f"{rule.code} ({rule.name})", exc)], True
-    return [_to_diagnostic(path, f, positions) for f in findings], False
+    # One place found twice (a layer lowered in two unrolled loop iterations) is one diagnostic.
+    unique: dict[tuple, Diagnostic] = {}
+    for finding in findings:
+        d = _to_diagnostic(path, finding, positions)
+        unique.setdefault((d.code, d.span), d)
+    return list(unique.values()), False
 
 
 def _source_findings(path: str, text: str, settings: FileSettings, facts_out: list | None = None) -> tuple[list[Diagnostic], bool]:

@@ -148,7 +148,7 @@ def test_linear_conv_attention_or_opaque_between_is_silent():
                 x = self.bn(x)
                 x = self.bn(self.act(self.drop(x)))
                 x = self.bn(torch.matmul(self.drop(x), x))
-                return self.bn(self.drop(x).transpose(1, 2))
+                return self.bn(self.drop(x) @ x)
     """) == []
 
 

@@ -249,8 +249,23 @@ class _KerasCompile(Rule):
         for path, facts in project:
             for c in facts.keras_compiles:
                 model = project.instance_of(path, c.model)
+                if model is not None and model[0] == "class":
+                    model = _subclassed_keras_model(project, model[1])
                 if model is not None and model[0] == "keras":
                     yield path, c, model
+
+
+def _subclassed_keras_model(project: Project, symbol: Any) -> tuple | None:
+    """A subclassed Keras model (`class M(keras.Model)`): its final activation is what every
+    return of call() was made by (a Keras layer applied last); None when unknown or mixed."""
+    facts = symbol.facts(project)
+    returns = facts.returns if facts is not None else None
+    if not returns or any(r is None or r[0] != "ktensor" for r in returns):
+        return None
+    if any(r[1] != returns[0][1] for r in returns):
+        return None
+    final, span, label = returns[0][1:]
+    return ("keras", final, At(symbol.path, span) if span else None, label)
 
 
 class MissingSoftmaxForProbabilityLoss(_KerasCompile):

@@ -11,7 +11,7 @@ from nnlint.fixes import add_argument, one_line_code
 from nnlint.graph import LayerGraph, Node
 from nnlint.graph.ir import inside_same_call, neighbours, seen_from
 from nnlint.graph.ops import (ACTIVATION, BATCHNORM, CONV, DROPOUT, IDENTITY, LINEAR, OTHER_NORM, POOL, RESHAPE,
-                              TRANSPARENT)
+                              TRANSPARENT, TRANSPOSE)
 from nnlint.registry import Finding, Option, Rule
 from nnlint.source.literals import call_arguments, literal
 from nnlint.source.keras import KERAS_LAYERS, TF_FUNCTIONS
@@ -20,6 +20,12 @@ from nnlint.source.torch_nn import TORCH_NN
 
 def _via(between: list) -> str:
     return " directly" if not between else " through " + ", ".join(n.label for n in between)
+
+
+# What a dropout's variance shift crosses on its way to a norm: RULES.md's transparent ops, and
+# transpose/permute (reshape-like for NN101: every value keeps its inflated variance, whichever axis
+# the norm then normalizes over).
+_DROPOUT_TO_NORM = TRANSPARENT | TRANSPOSE
 
 
 class DropoutBeforeBatchNorm(Rule):
@@ -37,7 +43,7 @@ class DropoutBeforeBatchNorm(Rule):
 
     def check(self, graph: LayerGraph, options: dict[str, Any]) -> Iterator[Finding]:
         reported: set[int] = set()
-        for drop, norm, between in graph.pairs(DROPOUT, BATCHNORM, through=TRANSPARENT):
+        for drop, norm, between in graph.pairs(DROPOUT, BATCHNORM, through=_DROPOUT_TO_NORM):
             if drop.id in reported or inside_same_call(drop, norm):
                 continue  # inside one submodule: its own graph reports it
             reported.add(drop.id)

@@ -40,6 +40,7 @@ from nnlint import lazy_libcst as cst
 
 from nnlint.diagnostics import Span
 from nnlint.source.imports import canonical, dotted_name
+from nnlint.source.keras import SUBCLASS_BASES as KERAS_SUBCLASS_BASES
 from nnlint.source.literals import literal
 from nnlint.source.torch_nn import layer_spec
 from nnlint.source.walk import children
@@ -929,6 +930,8 @@ class Analysis:
             returns = None
             if "forward" in methods:
                 returns = tuple(freeze(v) for v in self.returns.get(f"{name}.forward", ())) or (None,)
+            elif "call" in methods and any(self.imports.resolve(b.value) in KERAS_SUBCLASS_BASES for b in cls.bases):
+                returns = tuple(freeze(v) for v in self.returns.get(f"{name}.call", ())) or (None,)  # keras.Model.call
             bases = tuple(dotted_name(b.value) or "?" for b in cls.bases)
             facts.classes[name] = ClassFacts(name, bases, returns, "__call__" in methods, self.wrappers.get(name),
                                              Span.point())

@@ -106,6 +106,10 @@ METHODS: dict[str, Fn] = {
 }
 
 
+# `x.T`, `x.mT`, `x.H`, `x.mH`: transposed views of a tensor.
+_TRANSPOSE_ATTRIBUTES = frozenset({"T", "mT", "H", "mH"})
+
+
 class Ref:
     """A callable the analysis knows (a layer, a container, a project module): front ends subclass it."""
 
@@ -341,6 +345,8 @@ class Dataflow:
 
     def attribute(self, e: cst.Attribute, env: dict[str, Any]) -> Any:
         base = self.value(e.value, env)
+        if base and e.attr.value in _TRANSPOSE_ATTRIBUTES:
+            return [self.add("transpose", self.text(e), base, site=e, cls=e.attr.value)]
         return self.opaque(e, base) if base else []
 
     def subscript(self, e: cst.Subscript, base: Any, env: dict[str, Any]) -> Any:

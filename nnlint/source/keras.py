@@ -23,6 +23,7 @@ from nnlint.graph.ir import mark_entry
 from nnlint.source import SourceFile
 from nnlint.source.functional import Dataflow, Ref, _body
 from nnlint.source.literals import call_arguments, literal
+from nnlint.source.walk import walk
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,8 @@ KERAS_WRAPPERS = frozenset({"Bidirectional", "TimeDistributed"})
 KERAS_MERGE_FUNCTIONS = {"concatenate": "concat", "add": "add"}
 SEQUENTIALS = frozenset({"keras.Sequential", "keras.models.Sequential"})
 MODELS = frozenset({"keras.Model", "keras.models.Model"})
+# Bases of a subclassed model or layer: layers built in __init__, dataflow in call().
+SUBCLASS_BASES = MODELS | frozenset({"keras.layers.Layer", "keras.Layer", "keras.engine.base_layer.Layer"})
 INPUTS = frozenset({"keras.Input", "keras.layers.Input"})
 
 # Activation names (strings, keras.activations.<name>, tf.nn.<name>) -> op kind; None: no activation.
@@ -304,6 +307,13 @@ class KerasLowering:
         for body in _statement_lists(self.source):
             graphs += self.sequentials(body)
         done: set[int] = set()
+        for cls in subclassed_models(self.source):
+            graph = self.subclassed(cls)
+            call = _methods(cls).get("call")
+            if call is not None:
+                done.add(id(_body(call)))
+            if graph is not None:
+                graphs.append(graph)
         for name, body in _function_scopes(self.source):
             if id(body) in done:
                 continue
@@ -316,6 +326,42 @@ class KerasLowering:
                     graph.mark_output(node)
                 graphs.append(graph)
         return graphs
+
+    def subclassed(self, cls: cst.ClassDef) -> LayerGraph | None:
+        """`class M(keras.Model)`: the layers `__init__` assigns to self, applied by `call()`, lowered
+        like a functional model (the tensor parameters of call are the inputs; `training`/`mask` are not)."""
+        methods = _methods(cls)
+        call = methods.get("call")
+        if call is None:
+            return None
+        graph = LayerGraph("keras", cls.name.value)
+        flow = KerasFlow(self.source, graph, self.layers)
+        env: dict[str, Any] = {"self": SelfLayers(self.self_layers(methods.get("__init__")))}
+        params = list(call.params.params)[1:]
+        for param in params:
+            if param.name.value not in ("training", "mask") and param.default is None:
+                env[param.name.value] = [graph.add("input", f"'{param.name.value}'", (), site=param)]
+        returned = flow.run_function(call, env)
+        if not flow.built:
+            return None
+        for node in returned:
+            graph.mark_output(node)
+        return graph
+
+    def self_layers(self, init: cst.FunctionDef | None) -> dict[str, cst.Call]:
+        """attr -> layer constructor for `self.attr = Dense(...)` statements of __init__ (one
+        assignment per attribute; an attribute assigned twice is unknown)."""
+        found: dict[str, cst.Call | None] = {}
+        for node in walk(init) if init is not None else ():
+            if not isinstance(node, cst.Assign):
+                continue
+            for target in node.targets:
+                t = target.target
+                if isinstance(t, cst.Attribute) and isinstance(t.value, cst.Name) and t.value.value == "self":
+                    value = node.value
+                    layer = value if isinstance(value, cst.Call) and self.layers.is_layer(value) else None
+                    found[t.attr.value] = layer if t.attr.value not in found else None
+        return {k: v for k, v in found.items() if v is not None}
 
     def sequentials(self, body: Sequence[cst.BaseStatement]) -> list[LayerGraph]:
         graphs = []
@@ -337,9 +383,13 @@ class KerasLowering:
             if target:
                 for later in body[index + 1:]:
                     added = _added(later, target)
-                    if added is None:
+                    if added is not None:
+                        entries.append(added)
+                        continue
+                    looped = _added_in_loop(later, target)
+                    if looped is None:
                         break
-                    entries.append(added)
+                    entries += looped
             for position, entry in enumerate(entries):
                 tail = self.entry(graph, entry, tail)
                 if isinstance(layers, (cst.List, cst.Tuple)) and position < len(layers.elements):
@@ -391,6 +441,40 @@ def _added(stmt: cst.BaseStatement, target: str) -> cst.BaseExpression | None:
     return None
 
 
+def subclassed_models(source: SourceFile) -> list[cst.ClassDef]:
+    """Classes deriving from keras.Model / keras.layers.Layer (tf.keras spellings included)."""
+    found = []
+    for node in walk(source.module):
+        if isinstance(node, cst.ClassDef) and any(
+                arg.keyword is None and source.imports.resolve(arg.value) in SUBCLASS_BASES for arg in node.bases):
+            found.append(node)
+    return found
+
+
+def _methods(cls: cst.ClassDef) -> dict[str, cst.FunctionDef]:
+    return {s.name.value: s for s in _body(cls) if isinstance(s, cst.FunctionDef)}
+
+
+def _added_in_loop(stmt: cst.BaseStatement, target: str) -> list[cst.BaseExpression] | None:
+    """The layers a `for` loop body adds to `<target>` (a straight line of `.add` calls and
+    statements that do not touch the model), lowered as two iterations: the end of one
+    iteration feeds the start of the next. A layer's nodes in both iterations share its site,
+    so a rule reports it once. None for any other statement (ends the straight line)."""
+    if not isinstance(stmt, cst.For) or stmt.orelse is not None:
+        return None
+    from nnlint.source.imports import dotted_name
+
+    layers: list[cst.BaseExpression] = []
+    for inner in _body(stmt):
+        added = _added(inner, target)
+        if added is not None:
+            layers.append(added)
+        elif not isinstance(inner, cst.SimpleStatementLine) or any(
+                isinstance(n, (cst.Name, cst.Attribute)) and dotted_name(n) == target for n in walk(inner)):
+            return None
+    return layers * 2 if layers else None
+
+
 def _function_scopes(source: SourceFile) -> list[tuple[str, Sequence[cst.BaseStatement]]]:
     return [("<module>", source.module.body)] + [(f.name.value, _body(f)) for f in source.index.every_function]
 
@@ -401,6 +485,13 @@ class LayerInstance(Ref):
     """A Keras layer bound to a name (`dense = Dense(8)`), applied when called."""
 
     call: cst.Call
+
+
+@dataclass
+class SelfLayers(Ref):
+    """`self` in a subclassed model's call(): the layers its __init__ assigned."""
+
+    layers: dict[str, cst.Call]
 
 
 class KerasFlow(Dataflow):
@@ -434,6 +525,11 @@ class KerasFlow(Dataflow):
         if isinstance(func, cst.Name) and isinstance(env.get(func.value), LayerInstance):
             inputs = self.call_inputs(call, env)
             return self.layers.lower(self._add, env[func.value].call, inputs, site=call) or []
+        owner = env.get(func.value.value) if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) else None
+        if isinstance(owner, SelfLayers) and func.attr.value in owner.layers:
+            # self.dropout(x, training=training): the flag is no tensor input
+            inputs = [n for a in call.args if a.keyword is None and not a.star for n in self.value(a.value, env)]
+            return self.layers.lower(self._add, owner.layers[func.attr.value], inputs, site=call) or []
         if qualified is not None:
             if self.layers.is_layer(call):
                 return LayerInstance(call)
