@@ -187,7 +187,10 @@ KERAS_PASS_LAYERS = {"Dropout", "Flatten", "Reshape", "GaussianNoise", "Gaussian
 _LIBRARIES = {"torch", "tensorflow", "tf", "keras", "numpy", "np", "jax", "scipy", "math", "os", "sys", "re",
               "collections", "functools", "itertools", "typing", "logging", "json", "time", "random",
               "torchvision", "transformers", "timm", "sklearn", "pandas", "matplotlib", "einops"}
-KERAS_ACTIVATIONS = {"softmax": "softmax", "sigmoid": "sigmoid", "linear": "linear", None: "linear"}
+KERAS_ACTIVATIONS = {"softmax": "softmax", "sigmoid": "sigmoid", "linear": "linear", None: "linear",
+                     # bounded or one-sided: NN210 when the loss expects logits
+                     "relu": "relu", "relu6": "relu6", "tanh": "tanh", "softplus": "softplus",
+                     "hard_sigmoid": "hardsigmoid"}
 
 
 def _keras_name(qualified: str | None) -> str | None:
@@ -706,6 +709,8 @@ class Analysis:
                 ("call", last) if last and last[0] in ("new", "call") else None)
         if tag == "klayer":
             return self._keras_apply(callee, call, first)
+        if tag == "keras" and callee[1] != "empty":  # a Sequential/Model applied to a tensor (a submodel)
+            return ("ktensor", callee[1], callee[2], callee[3])
         if tag in ("new", "call"):
             target = callee
             if tag == "new" and callee[1] in self.classes and callee[1] in self.wrappers:
@@ -756,7 +761,7 @@ class Analysis:
             node = self._argument(call, 2, "activation")
             kind = "linear" if node is None or literal(node) is None and _code(node) == "None" else (
                 self._keras_activation(node, scope))
-            return self._act(kind, call, _short(call)) if kind in ("linear", "softmax", "sigmoid") else None
+            return self._act(kind, call, _short(call)) if kind in set(KERAS_ACTIVATIONS.values()) else None
         if qualified == "torch.nn.Sequential":
             layers = [a for a, v in zip(call.args, args) if not a.keyword and not a.star]
             if len(layers) != len(call.args) or not layers:
@@ -852,6 +857,8 @@ class Analysis:
             return ("klayer", kind, call if self.record else None, _short(call))
         if short == "Softmax":
             return ("klayer", "softmax", call if self.record else None, _short(call))
+        if short == "ReLU":
+            return ("klayer", "relu", call if self.record else None, _short(call))
         if short in KERAS_PASS_LAYERS:
             return ("klayer", "pass", None, _short(call))
         if short.startswith("layers.") or short[:1].isupper():
@@ -865,8 +872,9 @@ class Analysis:
         if isinstance(value, str) or value is None and isinstance(node, cst.Name) and node.value == "None":
             return KERAS_ACTIVATIONS.get(value, "other")
         qualified = self.qualify(node, scope) or ""
-        for kind in ("softmax", "sigmoid"):
-            if qualified.endswith("activations." + kind) or qualified in (f"tensorflow.nn.{kind}", f"tf.nn.{kind}"):
+        for name, kind in KERAS_ACTIVATIONS.items():
+            if name and name != "linear" and (qualified.endswith("activations." + name)
+                                              or qualified in (f"tensorflow.nn.{name}", f"tf.nn.{name}")):
                 return kind
         return None
 

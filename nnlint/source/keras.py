@@ -1,7 +1,9 @@
 """Keras and TensorFlow models lowered to layer graphs.
 
-- `Sequential([...])` (keras, tf.keras, tensorflow.keras) and `model.add(layer)` in straight-line
-  code after it: one chain per model (origin "keras", name = the variable), last layer marked output.
+- `Sequential([...])` (keras, tf.keras, tensorflow.keras) and `model.add(layer)` after it, in
+  straight-line code, branches and loops (keras_adds: one chain per path a run can take; origin
+  "keras", name = the variable), last layers marked output.
+- Subclassed models and layers (`class M(keras.Model)`): keras_model.
 - The functional API in any function or at module level: `x = Dropout(0.5)(x)`, a layer bound to
   a name and called (`dense = Dense(8); y = dense(x)`), `Input(...)`, `Concatenate()([a, b])`,
   `Model(inputs, outputs)` (outputs marked); and TF1 layer chains `x = tf.layers.dense(x, 10)`,
@@ -22,8 +24,8 @@ from nnlint.graph import LayerGraph, Node
 from nnlint.graph.ir import mark_entry
 from nnlint.source import SourceFile
 from nnlint.source.functional import Dataflow, Ref, _body
+from nnlint.source.keras_adds import Growth
 from nnlint.source.literals import call_arguments, literal
-from nnlint.source.walk import walk
 
 
 @dataclass(frozen=True)
@@ -307,8 +309,11 @@ class KerasLowering:
         for body in _statement_lists(self.source):
             graphs += self.sequentials(body)
         done: set[int] = set()
-        for cls in subclassed_models(self.source):
-            graph = self.subclassed(cls)
+        from nnlint.source.keras_model import KerasClasses, subclassed_graph
+
+        classes = KerasClasses(self.source, self.layers.is_layer)
+        for cls in classes.ordered:
+            graph = subclassed_graph(self, classes, cls)
             call = _methods(cls).get("call")
             if call is not None:
                 done.add(id(_body(call)))
@@ -327,42 +332,6 @@ class KerasLowering:
                 graphs.append(graph)
         return graphs
 
-    def subclassed(self, cls: cst.ClassDef) -> LayerGraph | None:
-        """`class M(keras.Model)`: the layers `__init__` assigns to self, applied by `call()`, lowered
-        like a functional model (the tensor parameters of call are the inputs; `training`/`mask` are not)."""
-        methods = _methods(cls)
-        call = methods.get("call")
-        if call is None:
-            return None
-        graph = LayerGraph("keras", cls.name.value)
-        flow = KerasFlow(self.source, graph, self.layers)
-        env: dict[str, Any] = {"self": SelfLayers(self.self_layers(methods.get("__init__")))}
-        params = list(call.params.params)[1:]
-        for param in params:
-            if param.name.value not in ("training", "mask") and param.default is None:
-                env[param.name.value] = [graph.add("input", f"'{param.name.value}'", (), site=param)]
-        returned = flow.run_function(call, env)
-        if not flow.built:
-            return None
-        for node in returned:
-            graph.mark_output(node)
-        return graph
-
-    def self_layers(self, init: cst.FunctionDef | None) -> dict[str, cst.Call]:
-        """attr -> layer constructor for `self.attr = Dense(...)` statements of __init__ (one
-        assignment per attribute; an attribute assigned twice is unknown)."""
-        found: dict[str, cst.Call | None] = {}
-        for node in walk(init) if init is not None else ():
-            if not isinstance(node, cst.Assign):
-                continue
-            for target in node.targets:
-                t = target.target
-                if isinstance(t, cst.Attribute) and isinstance(t.value, cst.Name) and t.value.value == "self":
-                    value = node.value
-                    layer = value if isinstance(value, cst.Call) and self.layers.is_layer(value) else None
-                    found[t.attr.value] = layer if t.attr.value not in found else None
-        return {k: v for k, v in found.items() if v is not None}
-
     def sequentials(self, body: Sequence[cst.BaseStatement]) -> list[LayerGraph]:
         graphs = []
         for index, stmt in enumerate(body):
@@ -372,7 +341,6 @@ class KerasLowering:
             assigned = _assign(stmt)
             target = assigned[0] if assigned and assigned[1] is call else None
             graph = LayerGraph("keras", target or "")
-            tail: list[Node] = []
             bound = call_arguments(call, ("layers",))
             layers = bound.get("layers")
             entries: list[cst.BaseExpression] = []
@@ -380,22 +348,15 @@ class KerasLowering:
                 entries = [e.value for e in layers.elements]
             elif layers is not None:
                 entries = [layers]
-            if target:
-                for later in body[index + 1:]:
-                    added = _added(later, target)
-                    if added is not None:
-                        entries.append(added)
-                        continue
-                    looped = _added_in_loop(later, target)
-                    if looped is None:
-                        break
-                    entries += looped
-            for position, entry in enumerate(entries):
-                tail = self.entry(graph, entry, tail)
-                if isinstance(layers, (cst.List, cst.Tuple)) and position < len(layers.elements):
-                    mark_entry(tail, entry, layers, position)
-            for node in tail:
-                graph.mark_output(node)
+            # one chain per path of `.add` calls after it (branches, loops: keras_adds)
+            for added in Growth(target).after(body[index + 1:]) if target else [[]]:
+                tail: list[Node] = []
+                for position, entry in enumerate(entries + added):
+                    tail = self.entry(graph, entry, tail)
+                    if isinstance(layers, (cst.List, cst.Tuple)) and position < len(layers.elements):
+                        mark_entry(tail, entry, layers, position)
+                for node in tail:
+                    graph.mark_output(node)
             if graph.nodes:
                 graphs.append(graph)
         return graphs
@@ -427,52 +388,8 @@ def _sequential_in(stmt: cst.BaseStatement, source: SourceFile) -> cst.Call | No
     return None
 
 
-def _added(stmt: cst.BaseStatement, target: str) -> cst.BaseExpression | None:
-    """The layer of `<target>.add(layer)`; None for any other statement (ends the straight line)."""
-    if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1 or not isinstance(stmt.body[0], cst.Expr):
-        return None
-    call = stmt.body[0].value
-    if isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and call.func.attr.value == "add" \
-            and len(call.args) >= 1 and not call.args[0].keyword and not call.args[0].star:
-        from nnlint.source.imports import dotted_name
-
-        if dotted_name(call.func.value) == target:
-            return call.args[0].value
-    return None
-
-
-def subclassed_models(source: SourceFile) -> list[cst.ClassDef]:
-    """Classes deriving from keras.Model / keras.layers.Layer (tf.keras spellings included)."""
-    found = []
-    for node in walk(source.module):
-        if isinstance(node, cst.ClassDef) and any(
-                arg.keyword is None and source.imports.resolve(arg.value) in SUBCLASS_BASES for arg in node.bases):
-            found.append(node)
-    return found
-
-
 def _methods(cls: cst.ClassDef) -> dict[str, cst.FunctionDef]:
     return {s.name.value: s for s in _body(cls) if isinstance(s, cst.FunctionDef)}
-
-
-def _added_in_loop(stmt: cst.BaseStatement, target: str) -> list[cst.BaseExpression] | None:
-    """The layers a `for` loop body adds to `<target>` (a straight line of `.add` calls and
-    statements that do not touch the model), lowered as two iterations: the end of one
-    iteration feeds the start of the next. A layer's nodes in both iterations share its site,
-    so a rule reports it once. None for any other statement (ends the straight line)."""
-    if not isinstance(stmt, cst.For) or stmt.orelse is not None:
-        return None
-    from nnlint.source.imports import dotted_name
-
-    layers: list[cst.BaseExpression] = []
-    for inner in _body(stmt):
-        added = _added(inner, target)
-        if added is not None:
-            layers.append(added)
-        elif not isinstance(inner, cst.SimpleStatementLine) or any(
-                isinstance(n, (cst.Name, cst.Attribute)) and dotted_name(n) == target for n in walk(inner)):
-            return None
-    return layers * 2 if layers else None
 
 
 def _function_scopes(source: SourceFile) -> list[tuple[str, Sequence[cst.BaseStatement]]]:
@@ -485,13 +402,6 @@ class LayerInstance(Ref):
     """A Keras layer bound to a name (`dense = Dense(8)`), applied when called."""
 
     call: cst.Call
-
-
-@dataclass
-class SelfLayers(Ref):
-    """`self` in a subclassed model's call(): the layers its __init__ assigned."""
-
-    layers: dict[str, cst.Call]
 
 
 class KerasFlow(Dataflow):
@@ -525,11 +435,6 @@ class KerasFlow(Dataflow):
         if isinstance(func, cst.Name) and isinstance(env.get(func.value), LayerInstance):
             inputs = self.call_inputs(call, env)
             return self.layers.lower(self._add, env[func.value].call, inputs, site=call) or []
-        owner = env.get(func.value.value) if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) else None
-        if isinstance(owner, SelfLayers) and func.attr.value in owner.layers:
-            # self.dropout(x, training=training): the flag is no tensor input
-            inputs = [n for a in call.args if a.keyword is None and not a.star for n in self.value(a.value, env)]
-            return self.layers.lower(self._add, owner.layers[func.attr.value], inputs, site=call) or []
         if qualified is not None:
             if self.layers.is_layer(call):
                 return LayerInstance(call)
