@@ -239,6 +239,31 @@ class BoundedActivationBeforeLogitLoss(_LossInput):
         return (f"{loss} receives the {out.kind} output of {_made_by(out)}; the logits are clipped or one-sided, "
                 "so the loss cannot express confident predictions; feed the last linear layer's output")
 
+    def check_project(self, project: Project, options: dict[str, Any]) -> Iterator[Finding]:
+        yield from super().check_project(project, options)
+        # Keras: a loss compiled with from_logits=True on a model whose last activation is bounded
+        # (a final sigmoid is NN207)
+        for path, c, (_, final, at, label) in keras_compiles(project):
+            if c.from_logits and final in BOUNDED and final != "sigmoid":
+                related = ((at, f"{label} applies {final}"),) if at else ()
+                yield self.report(
+                    At(path, c.loss_span),
+                    f"{c.label} says from_logits=True but the model ends in {label} ({final}); the logits are "
+                    "clipped or one-sided, so the loss cannot express confident predictions; drop the final activation",
+                    related=related,
+                )
+
+
+def keras_compiles(project: Project) -> Iterator[tuple[str, Any, tuple]]:
+    """Every Keras `compile(loss=...)` whose model is known: (path, compile, ("keras", final, at, label))."""
+    for path, facts in project:
+        for c in facts.keras_compiles:
+            model = project.instance_of(path, c.model)
+            if model is not None and model[0] == "class":
+                model = _subclassed_keras_model(project, model[1])
+            if model is not None and model[0] == "keras":
+                yield path, c, model
+
 
 class _KerasCompile(Rule):
     kind = "project"
@@ -246,13 +271,7 @@ class _KerasCompile(Rule):
     requires = (("compile(",),)
 
     def compiles(self, project: Project) -> Iterator[tuple[str, Any, tuple]]:
-        for path, facts in project:
-            for c in facts.keras_compiles:
-                model = project.instance_of(path, c.model)
-                if model is not None and model[0] == "class":
-                    model = _subclassed_keras_model(project, model[1])
-                if model is not None and model[0] == "keras":
-                    yield path, c, model
+        return keras_compiles(project)
 
 
 def _subclassed_keras_model(project: Project, symbol: Any) -> tuple | None:
