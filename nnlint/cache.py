@@ -7,6 +7,14 @@ facts runs in the project pass, which always reruns on the (cached) facts, so a 
 never change an answer. Any doubt (a corrupt, truncated, foreign or unreadable entry) means
 "recompute". Entries are written to a temporary file and renamed into place, so concurrent
 runs never see half an entry.
+
+A warm run does not read the files it lints: an entry also records what stat said about the
+file just before it was read (size, mtime, ctime, inode, device), and an identical stat means
+the entry still holds. A file modified within RACY_WINDOW_NS of its reading is "racily clean"
+(git's term: a change in the same timestamp tick leaves stat unchanged), so its stat is not
+recorded and it is read and hashed again next time; a stat that differs (a touched file, a git
+checkout) falls back to the content hash, and an entry whose content still matches is a hit
+that records the new stat.
 """
 
 from __future__ import annotations
@@ -14,19 +22,24 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import io
+import operator
 import os
 import pickle
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from nnlint.context import project_root  # noqa: F401 - the default cache lives in the project root
 
 DIRECTORY_NAME = ".nnlint_cache"
 ENV_VARIABLE = "NNLINT_CACHE_DIR"
-_MAGIC = b"nnlint-cache-1\n"
+_MAGIC = b"nnlint-cache-2\n"
+RACY_WINDOW_NS = 2_000_000_000  # above every filesystem's timestamp granularity (FAT: 2 s)
+_SIGNATURE = operator.attrgetter("st_size", "st_mtime_ns", "st_ctime_ns", "st_ino", "st_dev")
+_clock = time.time_ns  # the racy check's "now" (tests move it)
 _TAG = ("Signature: 8a477f597d28d172789f06886806bc55\n"
         "# This file is a cache directory tag created by nnlint.\n"
         "# For information about cache directory tags see https://bford.info/cachedir/\n")
@@ -38,6 +51,21 @@ def _digest(*parts: bytes) -> str:
         h.update(len(part).to_bytes(8, "little"))
         h.update(part)
     return h.hexdigest()
+
+
+def file_signature(path: str) -> tuple[int, ...] | None:
+    """What stat says about a file, taken just before it is read; None when it cannot be
+    trusted later: the file changed within RACY_WINDOW_NS of now (or in the future), so a
+    further change in the same timestamp tick would go unseen, or stat failed. mtime can be
+    set back (os.utime, tar); ctime cannot, hence both."""
+    checked = _clock()
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    if max(st.st_mtime_ns, st.st_ctime_ns) > checked - RACY_WINDOW_NS:
+        return None
+    return _SIGNATURE(st)
 
 
 def _distribution_version(name: str) -> str:
@@ -136,32 +164,90 @@ class Cache:
         name = _digest(relative.replace(os.sep, "/").encode(), path.encode(), settings_digest.encode())
         return Path(self.directory, self.fingerprint, name[:2], name)
 
+    def lookup(self, path: str, settings: Any, read: Callable[[], bytes]) -> tuple[Any, bytes | None, tuple | None]:
+        """(cached result or None, the bytes if `read` was called, the file's signature for
+        `put`). The file is read only when its stat differs from the entry's (or the entry
+        has none); `read`'s exceptions propagate."""
+        digest = settings_key(settings)
+        target = self._entry(path, digest)
+        signature = file_signature(path)  # before reading: a later change then shows in the next stat
+        entry = _load(target)
+        if entry is not None and signature is not None and entry.signature == signature \
+                and entry.key[0] == path and entry.key[2] == digest:
+            result = entry.result()
+            if result is not None:
+                return result, None, signature
+        data = read()
+        if entry is None or entry.key != (path, _digest(data), digest):
+            return None, data, signature
+        result = entry.result()
+        if result is not None and signature is not None and entry.signature != signature:
+            try:  # touched but unchanged: record the new stat, so the next run need not read it
+                _write_atomic(target, _MAGIC + _header(entry.key, signature) + entry.body)
+            except OSError:
+                pass
+        return result, data, signature
+
     def get(self, path: str, data: bytes, settings: Any) -> Any:
         """The cached result of linting `data` as `path` under `settings`, or None."""
         digest = settings_key(settings)
-        try:
-            with open(self._entry(path, digest), "rb") as handle:
-                blob = handle.read()
-        except OSError:
+        entry = _load(self._entry(path, digest))
+        if entry is None or entry.key != (path, _digest(data), digest):
             return None
-        if not blob.startswith(_MAGIC):
-            return None
-        try:
-            key, result = _Unpickler(io.BytesIO(blob[len(_MAGIC):])).load()
-        except Exception:  # noqa: BLE001 - corrupt or truncated: recompute
-            return None
-        return result if key == (path, _digest(data), digest) else None
+        return entry.result()
 
-    def put(self, path: str, data: bytes, settings: Any, result: Any) -> None:
-        """Store a result; failures (full disk, a directory made read-only mid-run) are ignored."""
+    def put(self, path: str, data: bytes, settings: Any, result: Any, signature: tuple | None = None) -> None:
+        """Store a result, with the file's signature taken before `data` was read (None: the
+        next run reads the file). Failures (full disk, a directory made read-only mid-run)
+        are ignored."""
         digest = settings_key(settings)
         target = self._entry(path, digest)
+        key = (path, _digest(data), digest)
         try:
-            blob = _MAGIC + pickle.dumps(((path, _digest(data), digest), result), protocol=pickle.HIGHEST_PROTOCOL)
+            blob = _MAGIC + _header(key, signature) + pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
             target.parent.mkdir(exist_ok=True)
             _write_atomic(target, blob)
         except (OSError, pickle.PicklingError, RecursionError, TypeError, AttributeError):
             return
+
+
+def _header(key: tuple, signature: tuple | None) -> bytes:
+    return pickle.dumps((key, signature), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Entry:
+    """An entry file: its key and recorded signature, and the pickled result (unpickled on demand)."""
+
+    key: tuple
+    signature: tuple | None
+    body: bytes
+
+    def result(self) -> Any:
+        try:
+            return _Unpickler(io.BytesIO(self.body)).load()
+        except Exception:  # noqa: BLE001 - corrupt or truncated: recompute
+            return None
+
+
+def _load(target: Path) -> _Entry | None:
+    """The entry at `target`, or None when missing, unreadable, foreign or damaged."""
+    try:
+        with open(target, "rb") as handle:
+            blob = handle.read()
+    except OSError:
+        return None
+    if not blob.startswith(_MAGIC):
+        return None
+    stream = io.BytesIO(blob)
+    stream.seek(len(_MAGIC))
+    try:
+        key, signature = _Unpickler(stream).load()
+    except Exception:  # noqa: BLE001 - corrupt or truncated: recompute
+        return None
+    if not (isinstance(key, tuple) and len(key) == 3 and (signature is None or isinstance(signature, tuple))):
+        return None
+    return _Entry(key, signature, blob[stream.tell():])
 
 
 def _write_atomic(target: Path, blob: bytes) -> None:

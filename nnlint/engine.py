@@ -317,9 +317,14 @@ def _read_for(path: str, settings: FileSettings) -> bytes:
     return read_file(path, settings.max_source_bytes)
 
 
-def lint_file(path: str, settings: FileSettings, cache: Any = None, data: bytes | None = None) -> FileResult:
+def lint_file(path: str, settings: FileSettings, cache: Any = None, data: bytes | None = None,
+              signature: tuple | None = None) -> FileResult:
     """Read (unless `data` is given) and lint one file; with a cache (nnlint.cache.Cache) the
-    result is stored there."""
+    result is stored there, with the file's stat `signature` taken before `data` was read."""
+    if data is None and cache is not None:
+        from nnlint.cache import file_signature
+
+        signature = file_signature(path)
     try:
         data = _read_for(path, settings) if data is None else data
     except Unreadable as exc:
@@ -327,20 +332,20 @@ def lint_file(path: str, settings: FileSettings, cache: Any = None, data: bytes 
         return FileResult([problem] if "NN002" in settings.enabled else [])
     result = lint_source(path, data, settings)
     if cache is not None and not result.internal_error:
-        cache.put(path, data, settings, result)
+        cache.put(path, data, settings, result, signature)
     return result
 
 
-def cached_result(path: str, settings: FileSettings, cache: Any) -> tuple[FileResult | None, bytes | None]:
-    """The cached result for the file as it is on disk now (or None), and the bytes read."""
+def cached_result(path: str, settings: FileSettings, cache: Any) -> tuple[FileResult | None, bytes | None, tuple | None]:
+    """The cached result for the file as it is on disk now (or None), the bytes if they were
+    read (a file whose stat matches its entry is not), and its stat signature."""
     try:
-        data = _read_for(path, settings)
+        return cache.lookup(path, settings, lambda: _read_for(path, settings))
     except Unreadable:
-        return None, None
-    return cache.get(path, data, settings), data
+        return None, None, None
 
 
-def _lint_job(job: tuple[str, FileSettings, Any, bytes | None]) -> FileResult:
+def _lint_job(job: tuple[str, FileSettings, Any, bytes | None, tuple | None]) -> FileResult:
     """The last safety net: whatever escapes the per-file step is NN000 for that file only."""
     try:
         return lint_file(*job)
@@ -446,13 +451,13 @@ class Run:
     def _lint_files(self, jobs: list[tuple[str, FileSettings]], report: bool = True) -> list[FileResult]:
         """Per-file results in job order: cache hits first (in this process, no parsing), then
         the rest in a process pool when there are enough of them."""
-        looked_up = [cached_result(path, settings, self.cache) if self.cache is not None else (None, None)
+        looked_up = [cached_result(path, settings, self.cache) if self.cache is not None else (None, None, None)
                      for path, settings in jobs]
-        results = [result for result, _ in looked_up]
+        results = [result for result, _, _ in looked_up]
         todo = [i for i, result in enumerate(results) if result is None]
         hits = len(jobs) - len(todo)
         done = (lambda n: self.progress(hits + n, len(jobs))) if self.progress is not None and report else None
-        work = [(*jobs[i], self.cache, looked_up[i][1]) for i in todo]
+        work = [(*jobs[i], self.cache, *looked_up[i][1:]) for i in todo]
         workers = self.jobs or available_cpus()
         if workers <= 1 or len(work) < PARALLEL_THRESHOLD:
             computed = []

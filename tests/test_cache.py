@@ -2,6 +2,7 @@
 and no entry that does not match the file, the settings and nnlint's own code is ever used."""
 
 import json
+import operator
 import os
 import shutil
 import subprocess
@@ -14,7 +15,7 @@ import pytest
 from conftest import REPO
 from test_project import MODELS, TRAIN
 
-from nnlint import engine
+from nnlint import cache as cache_module, engine
 from nnlint.cache import Cache
 from nnlint.engine import FileSettings, Run
 from nnlint.selection import resolve_selection
@@ -198,22 +199,105 @@ def test_identical_output_across_jobs_hash_seeds_cold_and_warm(tmp_path):
         assert run(seed, jobs, cache) == reference, (seed, jobs, cache)
 
 
-def test_one_changed_file_is_the_only_one_analysed_again_and_the_project_pass_reruns(project, monkeypatch, cache_dir):
-    project("app/models.py", MODELS.replace("return F.softmax(self.fc2(x), dim=1)", "return self.fc2(x)"))
+@pytest.fixture
+def later(monkeypatch):
+    """The cache's clock, 10 s ahead: the files a test just wrote are past the racy window."""
+    real = cache_module._clock
+    monkeypatch.setattr(cache_module, "_clock", lambda: real() + 10 * 10**9)
+
+
+@pytest.fixture
+def counted(monkeypatch):
+    """Which files a run reads (engine.read_file) and which it analyses (engine.lint_source)."""
+    calls = {"read": [], "linted": []}
+    read, lint = engine.read_file, engine.lint_source
+    monkeypatch.setattr(engine, "read_file", lambda path, *a: calls["read"].append(path) or read(path, *a))
+    monkeypatch.setattr(engine, "lint_source", lambda path, *a: calls["linted"].append(path) or lint(path, *a))
+
+    def take():
+        taken = {key: sorted(value) for key, value in calls.items()}
+        calls["read"].clear()
+        calls["linted"].clear()
+        return taken
+
+    return take
+
+
+def cached_run(project, cache_dir, select=None):
+    settings = FileSettings(resolve_selection(select, [], [], []))
+    return Run(settings, str(project.root), jobs=1, cache=Cache.open(cache_dir, str(project.root)))
+
+
+def app(project, models=MODELS):
+    project("app/models.py", models)
     project("app/train.py", TRAIN)
     project("app/other.py", BUGGY)
-    settings = FileSettings(resolve_selection(None, [], [], []))
-    run = Run(settings, str(project.root), jobs=1, cache=Cache.open(cache_dir, str(project.root)))
+
+
+def test_one_changed_file_is_the_only_one_analysed_again_and_the_project_pass_reruns(project, cache_dir, later, counted):
+    app(project, MODELS.replace("return F.softmax(self.fc2(x), dim=1)", "return self.fc2(x)"))
+    run = cached_run(project, cache_dir)
     first = run.lint_paths(["app"])
     assert [(d.path, d.code) for d in first.diagnostics] == [("app/other.py", "NN101")]
-    linted = []
-    real = engine.lint_source
-    monkeypatch.setattr(engine, "lint_source", lambda path, *a: linted.append(path) or real(path, *a))
-    assert run.lint_paths(["app"]).diagnostics == first.diagnostics and linted == []
+    counted()
+    assert run.lint_paths(["app"]).diagnostics == first.diagnostics
+    assert counted() == {"read": [], "linted": []}
     project("app/models.py", MODELS)
     second = run.lint_paths(["app"])
-    assert linted == ["app/models.py"]
+    # the other files' facts come from the cache; the project pass reran on them (NN201 in train.py)
+    assert counted() == {"read": ["app/models.py"], "linted": ["app/models.py"]}
     assert [(d.path, d.line, d.code) for d in second.diagnostics] == [("app/other.py", 3, "NN101"), ("app/train.py", 13, "NN201")]
+
+
+def test_a_warm_run_reads_no_unchanged_file_and_reports_what_a_cold_run_does(project, cache_dir, later, counted):
+    app(project)
+    cold = cached_run(project, cache_dir, ["ALL"]).lint_paths(["app"])
+    assert [(d.path, d.line, d.code) for d in cold.diagnostics] == [
+        ("app/other.py", 3, "NN101"), ("app/train.py", 11, "NN501"), ("app/train.py", 11, "NN502"), ("app/train.py", 13, "NN201")]
+    assert counted()["read"] == ["app/models.py", "app/other.py", "app/train.py"]
+    warm = cached_run(project, cache_dir, ["ALL"]).lint_paths(["app"])
+    assert counted() == {"read": [], "linted": []}
+    assert warm.diagnostics == cold.diagnostics and warm.files_checked == 3
+
+
+def test_a_file_changed_within_the_racy_window_is_read_again_even_when_stat_looks_the_same(project, cache_dir, monkeypatch,
+                                                                                          counted):
+    # ctime out of the picture, as on a filesystem where it says nothing about writes: only the
+    # racy window can tell a change that keeps the size and sets mtime back
+    monkeypatch.setattr(cache_module, "_SIGNATURE", operator.attrgetter("st_size", "st_mtime_ns", "st_ino", "st_dev"))
+    net = project("net.py", BUGGY)
+    before = net.stat()
+    assert [d.code for d in cached_run(project, cache_dir).lint_paths(["net.py"]).diagnostics] == ["NN101"]
+    net.write_text(BUGGY.replace("nn.Dropout(0.5), nn.BatchNorm1d(8)", "nn.BatchNorm1d(8), nn.Dropout(0.5)"))
+    os.utime(net, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert (net.stat().st_size, net.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    real = cache_module._clock
+    monkeypatch.setattr(cache_module, "_clock", lambda: real() + 10 * 10**9)  # the next run is 10 s later
+    counted()
+    assert cached_run(project, cache_dir).lint_paths(["net.py"]).diagnostics == []
+    assert counted() == {"read": ["net.py"], "linted": ["net.py"]}
+
+
+def test_a_change_hidden_by_setting_mtime_back_is_caught_by_ctime(project, cache_dir, later, counted):
+    net = project("net.py", BUGGY)
+    before = net.stat()
+    assert [d.code for d in cached_run(project, cache_dir).lint_paths(["net.py"]).diagnostics] == ["NN101"]
+    net.write_text(BUGGY.replace("nn.Dropout(0.5), nn.BatchNorm1d(8)", "nn.BatchNorm1d(8), nn.Dropout(0.5)"))
+    os.utime(net, ns=(before.st_atime_ns, before.st_mtime_ns))
+    counted()
+    assert cached_run(project, cache_dir).lint_paths(["net.py"]).diagnostics == []
+    assert counted() == {"read": ["net.py"], "linted": ["net.py"]}
+
+
+def test_a_touched_but_unchanged_file_is_a_hit_and_is_not_read_on_the_next_run(project, cache_dir, later, counted):
+    app(project)
+    cold = cached_run(project, cache_dir).lint_paths(["app"])
+    os.utime(project.root / "app" / "models.py", (1_600_000_000, 1_600_000_000))
+    counted()
+    assert cached_run(project, cache_dir).lint_paths(["app"]).diagnostics == cold.diagnostics
+    assert counted() == {"read": ["app/models.py"], "linted": []}  # read and hashed: the same bytes
+    assert cached_run(project, cache_dir).lint_paths(["app"]).diagnostics == cold.diagnostics
+    assert counted() == {"read": [], "linted": []}  # its new stat was recorded
 
 
 def test_context_files_come_from_the_cache(project, tmp_path, cache_dir):
