@@ -517,6 +517,44 @@ def test_relu_or_sigmoid_into_cross_entropy():
     assert nn2(code) == [(18, 5, "NN210"), (19, 5, "NN210"), (20, 5, "NN210"), (21, 5, "NN210")]
 
 
+def test_nn210_message_says_what_the_activation_does_to_the_logits():
+    code = textwrap.dedent("""
+        import torch
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+        criterion = nn.CrossEntropyLoss()
+        a = criterion(torch.relu(h), y)
+        b = F.binary_cross_entropy_with_logits(F.softplus(h), t)
+        c = criterion(torch.tanh(h), y)
+        d = criterion(F.softplus(h), y)
+    """)
+    assert [(d.line, d.message) for d in lint(code, select=["NN210"])] == [
+        (7, "nn.CrossEntropyLoss receives the relu output of torch.relu(h); the logits are never negative, and a logit the "
+            "ReLU holds at 0 passes no gradient back; feed the last linear layer's output"),
+        (8, "F.binary_cross_entropy_with_logits receives the softplus output of F.softplus(h); the logits are never "
+            "negative, so the predicted probability never falls below 0.5; feed the last linear layer's output"),
+        (9, "nn.CrossEntropyLoss receives the tanh output of torch.tanh(h); the logits are bounded, which caps how confident "
+            "the predicted probabilities can get; feed the last linear layer's output"),
+        (10, "nn.CrossEntropyLoss receives the softplus output of F.softplus(h); the logits are never negative, and near 0 the "
+             "softplus passes almost no gradient back; feed the last linear layer's output"),
+    ]
+
+
+def test_nn210_keras_message_says_what_the_final_activation_does():
+    code = textwrap.dedent("""
+        from tensorflow import keras
+        from tensorflow.keras import layers
+
+        model = keras.Sequential([layers.Dense(64, activation="relu"), layers.Dense(1, activation="relu")])
+        model.compile(optimizer="adam", loss=keras.losses.BinaryCrossentropy(from_logits=True))
+    """)
+    (diag,) = lint(code, select=["NN210"])
+    assert (diag.line, diag.column) == (6, 38)
+    assert diag.message.endswith("(relu); the logits are never negative, so the predicted probability never falls "
+                                 "below 0.5; drop the final activation")
+
+
 def test_relu_inside_the_network_is_fine():
     code = """
         import torch.nn as nn
@@ -582,6 +620,23 @@ def test_keras_functional_model_and_loss_variable():
         model.compile("adam", loss=loss_fn)
     """
     assert nn2(code) == [(11, 28, "NN207")]
+    (diag,) = lint(textwrap.dedent(code), select=["NN207"])
+    assert diag.message.endswith("(sigmoid); the sigmoid is applied twice; drop the final sigmoid or set "
+                                 "from_logits=False")
+
+
+def test_nn207_message_names_the_activation_the_loss_applies():
+    code = """
+        from keras import Sequential
+        from keras.layers import Dense
+
+        model = Sequential([Dense(32, activation="relu"), Dense(10, activation="sigmoid")])
+        model.compile("adam", loss=keras.losses.CategoricalCrossentropy(from_logits=True))
+    """
+    code = "import keras\n" + textwrap.dedent(code)
+    (diag,) = lint(code, select=["NN207"])
+    assert (diag.line, diag.code) == (7, "NN207")
+    assert diag.message.endswith("(sigmoid); the loss applies a softmax on top of the sigmoid; drop the final sigmoid")
 
 
 def test_keras_dense_then_activation_softmax_is_clean():

@@ -209,6 +209,16 @@ def test_nn108_fix_adds_training_self_training():
                                       "(it defaults to training=True); pass training=self.training")
 
 
+def test_nn108_message_for_alpha_dropout_says_it_never_drops():
+    (diag,) = lint("import torch.nn as nn, torch.nn.functional as F\n"
+                   "class M(nn.Module):\n"
+                   "    def forward(self, x):\n"
+                   "        return F.alpha_dropout(x, 0.1)\n", select=["NN108"])
+    assert (diag.line, diag.column, diag.code) == (4, 16, "NN108")
+    assert diag.message == ("F.alpha_dropout(...) without training= never drops anything, in training either "
+                            "(it defaults to training=False); pass training=self.training")
+
+
 def test_nn108_fix_appends_to_exactly_the_last_argument():
     (diag,) = lint("import torch.nn as nn, torch.nn.functional as F\n"
                    "class M(nn.Module):\n"

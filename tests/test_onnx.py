@@ -466,6 +466,9 @@ def test_nn102_bias_before_batchnorm_on_onnx():
     assert codes(with_bias, extend_select=["NN102"]) == [(1, 1, "NN102")]
     assert codes(without, extend_select=["NN102"]) == []
     assert codes(with_bias) == []  # NN102 is off by default
+    (diag,) = lint_model(with_bias, select=["NN102"])  # no bias= to pass in a graph, no batch mean at inference
+    assert diag.message == ("'conv' has a bias that '/y/BatchNormalization' makes redundant (its mean subtraction "
+                            "and shift absorb any per-channel constant); drop the bias in the model that was exported")
 
 
 def test_nn104_missing_nonlinearity_on_onnx():

@@ -47,7 +47,7 @@ NN101 = "nn.Dropout(0.5) feeds nn.BatchNorm1d(8) directly; apply dropout after t
 NN111 = "'self.drop' (Dropout) is built in __init__ but never used: the dropout it configures is never applied; call it in forward() or remove it"
 NN201 = ("nn.CrossEntropyLoss receives the softmax output of F.softmax(self.fc(x), dim=1) returned by "
          "PetClassifier.forward; cross-entropy applies log-softmax to its input itself, so the softmax is applied "
-         "twice and gradients vanish; pass the logits")
+         "twice: the loss can no longer get near 0 and its gradients shrink; pass the logits")
 NN208 = "log of F.softmax(logits, dim=1) underflows to -inf for small probabilities; use log_softmax with the same dim"
 
 

@@ -249,6 +249,7 @@ def test_each_fault_is_reported_at_its_line_and_healthy_models_are_silent(models
     functional = next(d for d in found if (d.code, d.line) == ("NN604", 48))
     assert functional.column == 18 and functional.message.startswith("'torch.relu(self.fc(x) - 1.0)' (relu): 9")
     assert by_code["NN602"].column == 21 and "'side' (Linear) gets no gradient for weight, bias" in by_code["NN602"].message
+    assert "probe batch: it learns nothing from that batch; look for" in by_code["NN602"].message
     assert "cross_entropy at initialization is" in by_code["NN601"].message and "ln(10) = 2.3" in by_code["NN601"].message
     assert "'squash' (Sigmoid): 9" in by_code["NN604"].message and "saturated" in by_code["NN604"].message
     assert "'features' (LogFeatures) makes the first NaN/Inf output" in by_code["NN603"].message

@@ -234,7 +234,7 @@ def test_output_does_not_depend_on_hash_seed(project, seed):
         "Classifier.forward; it expects log-probabilities, not probabilities; use log_softmax",
         "app/train.py:13:16: NN201 nn.CrossEntropyLoss receives the softmax output of F.softmax(self.fc2(x), dim=1) "
         "returned by Classifier.forward; cross-entropy applies log-softmax to its input itself, so the softmax is "
-        "applied twice and gradients vanish; pass the logits",
+        "applied twice: the loss can no longer get near 0 and its gradients shrink; pass the logits",
     ]
 
 

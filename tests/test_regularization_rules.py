@@ -2,7 +2,7 @@
 
 import pytest
 
-from nnlint.testing import codes
+from nnlint.testing import codes, lint
 
 
 def only(code, rule, **kwargs):
@@ -105,6 +105,32 @@ dense = layers.Dense(64, kernel_regularizer=regularizers.l2(0.1))
 small = layers.Dense(64, kernel_regularizer=regularizers.l2(1e-4))
 '''
     assert only(code, "NN401") == [(4, 45, "NN401")]
+    (diag,) = lint(code, select=["NN401"])
+    assert diag.message == ("'regularizers.l2(0.1)' adds 0.1 x the sum of the squared weights it regularizes to "
+                            "the loss (>= 0.01); use a smaller factor (1e-5 to 1e-4)")
+
+
+def test_nn401_messages_say_what_the_penalty_sums():
+    code = '''
+import torch.nn.functional as F
+from tensorflow.keras import layers, regularizers
+
+dense = layers.Dense(64, kernel_regularizer=regularizers.l1(0.05))
+mixed = layers.Dense(64, kernel_regularizer=regularizers.l1_l2(l1=0.01, l2=0.02))
+
+
+def step(model, x, y):
+    return F.cross_entropy(model(x), y) + 0.1 * sum(p.abs().sum() for p in model.encoder.parameters())
+'''
+    assert [(d.line, d.column, d.message) for d in lint(code, select=["NN401"])] == [
+        (5, 45, "'regularizers.l1(0.05)' adds 0.05 x the sum of the absolute weights it regularizes to the loss "
+                "(>= 0.01); use a smaller factor (1e-5 to 1e-4)"),
+        (6, 45, "'regularizers.l1_l2(l1=0.01, l2=0.02)' adds the L1 and L2 sums of the weights it regularizes to "
+                "the loss, weighted up to 0.02 (>= 0.01); use a smaller factor (1e-5 to 1e-4)"),
+        (10, 43, "this parameter-norm penalty has coefficient 0.1 (>= 0.01); summed over the model's weights it can "
+                 "dominate the data loss; use a smaller coefficient (1e-5 to 1e-4), or the optimizer's weight_decay "
+                 "for an L2 penalty"),
+    ]
 
 
 NN401_SHAPES = '''\
@@ -256,6 +282,16 @@ def value_column(call):
 def test_nn402_fires_on_coupled_decay(call):
     code = f"import torch\n\noptimizer = {call}\n"
     assert only(code, "NN402") == [(3, value_column(call), "NN402")]
+
+
+def test_nn402_suggests_adamw_only_for_the_adam_family():
+    messages = [d.message for d in lint("import torch\n\nsgd = torch.optim.SGD(params, weight_decay=0.1)\n"
+                                        "adam = torch.optim.Adam(params, weight_decay=0.1)\n", select=["NN402"])]
+    assert messages == [
+        "weight_decay=0.1 in SGD is an L2 term added to every gradient (>= 0.01); typical values are 1e-4 to 5e-4",
+        "weight_decay=0.1 in Adam is an L2 term added to every gradient (>= 0.01); typical values are 1e-4 to 5e-4, "
+        "or use AdamW for decoupled decay",
+    ]
 
 
 @pytest.mark.parametrize("call", [

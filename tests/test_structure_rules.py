@@ -365,6 +365,23 @@ class Policy(nn.Module):
     assert only("NN105", src) == [(4, 64, "NN105"), (5, 54, "NN105"), (15, 16, "NN105")]
 
 
+def test_nn105_message_says_what_the_second_activation_does():
+    src = """\
+import torch.nn as nn
+
+a = nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.ReLU())
+b = nn.Sequential(nn.Linear(4, 4), nn.Tanh(), nn.Tanh())
+c = nn.Sequential(nn.Linear(4, 4), nn.LeakyReLU(0.1), nn.LeakyReLU(0.1))
+"""
+    assert [(d.line, d.message) for d in lint(src, select=["NN105"])] == [
+        (3, "nn.ReLU() applies relu again right after nn.ReLU(): it does nothing the first did not; remove one"),
+        (4, "nn.Tanh() applies tanh again right after nn.Tanh(): it squashes the values a second time "
+            "(outputs bunch up, gradients shrink); remove one"),
+        (5, "nn.LeakyReLU(0.1) applies leaky_relu again right after nn.LeakyReLU(0.1): it is not a no-op: "
+            "leaky_relu(leaky_relu(x)) is a different function from leaky_relu(x); remove one"),
+    ]
+
+
 def test_nn105_silent_for_different_activations_and_parametric_ones():
     src = """\
 import torch.nn as nn
@@ -498,7 +515,8 @@ def test_nn109_messages_tell_keep_prob_from_invalid():
                            "probability (TF1 keep_prob) ported as the drop probability; use p=0.1")
     assert messages[1] == ("nn.Dropout(p=1.0) has p=1.0: a drop probability must be in [0, 1) "
                            "(p=1 zeroes every activation); fix the value")
-    assert "it raises at construction" in messages[2]
+    assert messages[2] == ("nn.AlphaDropout(-0.1) has p=-0.1: a drop probability must be in [0, 1) "
+                           "(the framework raises a ValueError for it); fix the value")
 
 
 def test_nn109_threshold_is_an_option():

@@ -100,3 +100,15 @@ def test_nn501_nn502_speak_keras_to_a_keras_script():
     assert "keras.callbacks.TensorBoard" in found["NN502"]
     torch_found = {d.code: d.message for d in lint(script(), select=["NN501", "NN502"])}
     assert "torch.manual_seed" in torch_found["NN501"] and "keras" not in torch_found["NN502"]
+
+
+def test_nn501_nn502_messages_claim_only_what_was_checked():
+    from nnlint.testing import lint
+
+    found = {d.code: d.message for d in lint(script(), select=["NN501", "NN502"])}
+    assert found == {
+        "NN501": "this file trains a model and calls no seeding function; call torch.manual_seed(...) "
+                 "(or lightning.seed_everything / transformers.set_seed) first",
+        "NN502": "this training entry point uses no experiment tracker; log hyperparameters and metrics with one "
+                 "(TensorBoard SummaryWriter, wandb, mlflow, ...)",
+    }

@@ -46,6 +46,27 @@ for epoch in range(20):
     assert only(code, "NN301") == [(24, 9, "NN301")]
 
 
+def test_nn301_message_puts_the_clip_after_unscale_in_a_grad_scaler_loop():
+    code = LSTM_MODEL + '''
+model = LSTMRegressor()
+optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+scaler = torch.amp.GradScaler()
+for epoch in range(20):
+    for x, y in loader:
+        optimizer.zero_grad()
+        with torch.autocast("cuda"):
+            loss = nn.functional.mse_loss(model(x), y)
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+'''
+    (diag,) = lint_sources([("train.py", code.encode())], settings(select=["NN301"]))
+    assert (diag.line, diag.column) == (25, 9)  # scaler.step(optimizer)
+    assert diag.message == ("'LSTMRegressor()' contains a recurrent layer and this loop steps the optimizer without "
+                            "clipping gradients; call torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm) "
+                            "after scaler.unscale_(optimizer), before scaler.step(optimizer) (exploding gradients)")
+
+
 def test_nn301_gru_model_in_models_py_trained_in_train_py():
     models = textwrap.dedent('''
         import torch.nn as nn
@@ -346,6 +367,21 @@ def test_nn302_clip_after_step():
     assert only(code, "NN302") == [(10, 9, "NN302")]
 
 
+def test_nn302_message_says_where_the_clip_goes():
+    plain = loop("optimizer.zero_grad()", "loss_fn(model(x), y).backward()", "optimizer.step()",
+                 "torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)")
+    amp = loop(*AMP, "scaler.step(optimizer)", "scaler.update()", "scaler.unscale_(optimizer)",
+               "torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)")
+    found = [(d.line, d.message) for code in (plain, amp)
+             for d in lint_sources([("t.py", code.encode())], settings(select=["NN302"]))]
+    assert found == [
+        (10, "gradients are clipped after the optimizer step already applied them; clip after loss.backward() and "
+             "before optimizer.step()"),
+        (14, "gradients are clipped after the optimizer step already applied them; clip after "
+             "scaler.unscale_(optimizer) and before scaler.step(optimizer)"),
+    ]
+
+
 def test_nn302_clip_before_backward():
     code = loop("optimizer.zero_grad()", "torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)",
                 "loss = loss_fn(model(x), y)", "loss.backward()", "optimizer.step()")
@@ -589,6 +625,37 @@ evaluate([])
     assert only(code, "NN307") == [(20, 5, "NN307")]
 
 
+
+@pytest.mark.parametrize("build, has", [
+    ("torchvision.models.resnet18()", "it has batch norm"),
+    ("torchvision.models.alexnet()", "it has dropout"),
+    ("torchvision.models.vgg16_bn()", "it has batch norm and dropout"),
+    ("torchvision.models.convnext_tiny()", "it has stochastic depth"),
+    ("timm.create_model('resnet50')", "a timm model; most have batch norm or dropout"),
+])
+def test_nn307_message_says_what_the_library_model_has(build, has):
+    code = f'''
+import timm
+import torch
+import torchvision
+
+
+def evaluate(loader):
+    model = {build}
+    with torch.inference_mode():
+        for x, y in loader:
+            print(model(x))
+
+
+evaluate([])
+'''
+    (diag,) = [d for d in lint_sources([("eval.py", code.encode())], settings(select=["NN307"])) if d.code == "NN307"]
+    assert (diag.line, diag.column) == (9, 5)
+    assert diag.message == (f"this evaluation loop runs 'model' ({has}) without calling model.eval() first; "
+                            "disabling gradients (no_grad, inference_mode) does not switch layers to evaluation "
+                            "behaviour")
+
+
 @pytest.mark.parametrize("before", ["model.eval()", "model.train(False)", "model.train()  # MC dropout"])
 def test_nn307_silent_after_eval_or_a_deliberate_train_mode_pass(before):
     code = CLASSIFIER + f'''
@@ -699,6 +766,33 @@ def train(dataset):
     assert only(code.format(norm="nn.BatchNorm1d(16)", bs=1), "NN309") == [(10, 14, "NN309")]
     assert only(code.format(norm="nn.BatchNorm1d(16)", bs=32), "NN309") == []
     assert only(code.format(norm="nn.LayerNorm(16)", bs=1), "NN309") == []
+    (diag,) = lint_sources([("train.py", code.format(norm="nn.BatchNorm1d(16)", bs=1).encode())], settings(select=["NN309"]))
+    assert diag.message.startswith("this DataLoader gives batches of one sample to 'nn.Sequential(nn.Linear(8, 16)")
+    assert diag.message.endswith(
+        "', which has batch norm: in training mode "
+        "batch norm then takes its statistics from a single sample (noisy, unlike the running statistics used at "
+        "evaluation; on (batch, features) inputs it raises); use a larger batch_size (or GroupNorm/LayerNorm)")
+
+
+@pytest.mark.parametrize("build, fires", [("torchvision.models.resnet18()", True),
+                                          ("torchvision.models.alexnet()", False)])  # alexnet has no batch norm
+def test_nn309_knows_which_torchvision_models_have_batch_norm(build, fires):
+    code = f'''
+import torch
+import torchvision
+from torch.utils.data import DataLoader
+
+
+def train(dataset):
+    model = {build}
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    loader = DataLoader(dataset, batch_size=1)
+    for x, y in loader:
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(model(x), y).backward()
+        optimizer.step()
+'''
+    assert only(code, "NN309") == ([(10, 14, "NN309")] if fires else [])
 
 
 # -- NN310 no-learning-rate-schedule ----------------------------------------------------------

@@ -21,6 +21,7 @@ from nnlint.source import rewrites as _rewrites  # noqa: F401 - records the NN2 
 
 _WIRING_TEXT = (("loss", "Loss", "cross_entropy", "compile("),)
 BOUNDED = frozenset({"relu", "relu6", "tanh", "hardtanh", "hardsigmoid", "softplus", "sigmoid"})
+_ONE_SIDED = frozenset({"relu", "softplus"})  # bounded below only
 
 _WHAT = {
     "cross_entropy": "cross-entropy applies log-softmax to its input itself",
@@ -54,7 +55,7 @@ class _LossInput(Rule):
     losses: frozenset[str] = frozenset()
     kinds: frozenset[str] = frozenset()
 
-    def message(self, loss: str, out: Output) -> str:
+    def message(self, loss: str, out: Output, kind: str) -> str:
         raise NotImplementedError
 
     def fires(self, loss: str, out: Output) -> bool:
@@ -73,7 +74,7 @@ class _LossInput(Rule):
             kind = next((k for k, ops in _GRAPH_OPS.items() if producer.op in ops), producer.op)
             out = Output(kind, None, producer.label, "")
             if self.fires(loss.op[5:], out):
-                yield self.report(loss, self.message(loss.label, out),
+                yield self.report(loss, self.message(loss.label, out, loss.op[5:]),
                                   related=((producer, f"{producer.label} is a {kind} output"),))
 
     def check_project(self, project: Project, options: dict[str, Any]) -> Iterator[Finding]:
@@ -87,7 +88,7 @@ class _LossInput(Rule):
                     continue
                 reported.add((path, use.span))
                 related = ((out.at, f"{_made_by(out)} is a {out.kind} output"),) if out.at else ()
-                yield self.report(At(path, use.span), self.message(use.label, out), related=related,
+                yield self.report(At(path, use.span), self.message(use.label, out, use.loss), related=related,
                                   fix=self.fix(project, path, use, out))
 
     def fix(self, project: Project, path: str, use: Any, out: Output) -> Fix | None:
@@ -140,9 +141,9 @@ class SoftmaxIntoCrossEntropy(_LossInput):
     losses = frozenset({"cross_entropy"})
     kinds = frozenset({"softmax"})
 
-    def message(self, loss: str, out: Output) -> str:
+    def message(self, loss: str, out: Output, kind: str) -> str:
         return (f"{loss} receives the softmax output of {_made_by(out)}; {_WHAT['cross_entropy']}, so the "
-                "softmax is applied twice and gradients vanish; pass the logits")
+                "softmax is applied twice: the loss can no longer get near 0 and its gradients shrink; pass the logits")
 
     def fix(self, project: Project, path: str, use: Any, out: Output) -> Fix | None:
         rewrite = _rewrite(project, out)
@@ -165,7 +166,7 @@ class SigmoidIntoBCEWithLogits(_LossInput):
     losses = frozenset({"bce_with_logits"})
     kinds = frozenset({"sigmoid"})
 
-    def message(self, loss: str, out: Output) -> str:
+    def message(self, loss: str, out: Output, kind: str) -> str:
         return (f"{loss} receives the sigmoid output of {_made_by(out)}; {_WHAT['bce_with_logits']}, so the "
                 "sigmoid is applied twice; pass the logits")
 
@@ -185,7 +186,7 @@ class ProbabilitiesIntoNLLLoss(_LossInput):
     losses = frozenset({"nll"})
     kinds = frozenset({"softmax"})
 
-    def message(self, loss: str, out: Output) -> str:
+    def message(self, loss: str, out: Output, kind: str) -> str:
         return (f"{loss} receives the softmax output of {_made_by(out)}; {_WHAT['nll']}, not probabilities; "
                 "use log_softmax")
 
@@ -204,7 +205,7 @@ class LogitsIntoNLLLoss(_LossInput):
     losses = frozenset({"nll"})
     kinds = frozenset({"linear"})
 
-    def message(self, loss: str, out: Output) -> str:
+    def message(self, loss: str, out: Output, kind: str) -> str:
         return (f"{loss} receives the raw output of {_made_by(out)} (no log_softmax); {_WHAT['nll']}; "
                 "add log_softmax or use CrossEntropyLoss")
 
@@ -217,7 +218,7 @@ class LogitsIntoBCELoss(_LossInput):
     losses = frozenset({"bce"})
     kinds = frozenset({"linear"})
 
-    def message(self, loss: str, out: Output) -> str:
+    def message(self, loss: str, out: Output, kind: str) -> str:
         return (f"{loss} receives the raw output of {_made_by(out)} (no sigmoid); {_WHAT['bce']}; "
                 "use BCEWithLogitsLoss on the logits")
 
@@ -235,9 +236,9 @@ class BoundedActivationBeforeLogitLoss(_LossInput):
             return False  # NN202
         return out.kind in self.kinds
 
-    def message(self, loss: str, out: Output) -> str:
-        return (f"{loss} receives the {out.kind} output of {_made_by(out)}; the logits are clipped or one-sided, "
-                "so the loss cannot express confident predictions; feed the last linear layer's output")
+    def message(self, loss: str, out: Output, kind: str) -> str:
+        return (f"{loss} receives the {out.kind} output of {_made_by(out)}; {_bounded_effect(out.kind, kind)}; "
+                "feed the last linear layer's output")
 
     def check_project(self, project: Project, options: dict[str, Any]) -> Iterator[Finding]:
         yield from super().check_project(project, options)
@@ -248,10 +249,23 @@ class BoundedActivationBeforeLogitLoss(_LossInput):
                 related = ((at, f"{label} applies {final}"),) if at else ()
                 yield self.report(
                     At(path, c.loss_span),
-                    f"{c.label} says from_logits=True but the model ends in {label} ({final}); the logits are "
-                    "clipped or one-sided, so the loss cannot express confident predictions; drop the final activation",
+                    f"{c.label} says from_logits=True but the model ends in {label} ({final}); "
+                    f"{_bounded_effect(final, 'cross_entropy' if c.loss == 'categorical' else 'bce_with_logits')}; "
+                    "drop the final activation",
                     related=related,
                 )
+
+
+def _bounded_effect(activation: str, loss: str) -> str:
+    """What a bounded or one-sided final activation does to the logits a loss (cross_entropy or
+    bce_with_logits) receives."""
+    if activation not in _ONE_SIDED:
+        return "the logits are bounded, which caps how confident the predicted probabilities can get"
+    if loss == "bce_with_logits":
+        return "the logits are never negative, so the predicted probability never falls below 0.5"
+    if activation == "relu":
+        return "the logits are never negative, and a logit the ReLU holds at 0 passes no gradient back"
+    return "the logits are never negative, and near 0 the softplus passes almost no gradient back"
 
 
 def keras_compiles(project: Project) -> Iterator[tuple[str, Any, tuple]]:
@@ -328,10 +342,14 @@ class SoftmaxWithFromLogits(_KerasCompile):
         for path, c, (_, final, at, label) in self.compiles(project):
             if final in ("softmax", "sigmoid") and c.from_logits:
                 related = ((at, f"{label} applies {final}"),) if at else ()
+                own = "softmax" if c.loss == "categorical" else "sigmoid"  # what the loss applies to logits
+                if own == final:
+                    effect, fix = f"the {final} is applied twice", f"drop the final {final} or set from_logits=False"
+                else:  # a sigmoid model with a categorical loss, a softmax one with a binary loss
+                    effect, fix = f"the loss applies a {own} on top of the {final}", f"drop the final {final}"
                 yield self.report(
                     At(path, c.loss_span),
-                    f"{c.label} says from_logits=True but the model ends in {label} ({final}); "
-                    f"the {final} is applied twice; drop the final {final} or set from_logits=False",
+                    f"{c.label} says from_logits=True but the model ends in {label} ({final}); {effect}; {fix}",
                     related=related,
                 )
 

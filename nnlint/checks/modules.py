@@ -271,6 +271,9 @@ _FUNCTIONAL_DROPOUT = frozenset(
     for name in ("dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout")
 )
 
+# torch's alpha dropouts default to training=False: without the flag they are a no-op.
+_OFF_BY_DEFAULT = frozenset({"torch.nn.functional.alpha_dropout", "torch.nn.functional.feature_alpha_dropout"})
+
 
 def _mentions_training(node: cst.CSTNode) -> bool:
     return bool(collect(node, lambda n: (isinstance(n, cst.Name) and n.value == "training")
@@ -324,10 +327,12 @@ class FunctionalDropoutAlwaysOn(Rule):
                     if guarded or self._has_flag(call) or literal(self._p(call)) == 0:
                         continue
                     edit = add_argument(call, f"training={self_name}.training")
+                    effect = ("never drops anything, in training either (it defaults to training=False)"
+                              if source.imports.resolve(call.func) in _OFF_BY_DEFAULT
+                              else "stays on after model.eval() (it defaults to training=True)")
                     yield self.report(
                         call,
-                        f"{source.code(call.func)}(...) without training= stays on after model.eval() "
-                        f"(it defaults to training=True); pass training={self_name}.training",
+                        f"{source.code(call.func)}(...) without training= {effect}; pass training={self_name}.training",
                         fix=Fix(f"Add training={self_name}.training", (edit,)) if edit is not None else None,
                     )
 

@@ -86,8 +86,8 @@ class ParameterWithoutGradient(_ProbeRule):
                     else "no or an all-zero gradient")
             yield self.report(site(entry["site"]),
                               f"{_label(entry)} gets {what} for {', '.join(names)} after backward on the probe batch: "
-                              "it never trains; look for .detach()/.data/torch.no_grad() on its path, or a module "
-                              "forward() does not use")
+                              "it learns nothing from that batch; look for .detach()/.data/torch.no_grad() on its "
+                              "path, a module forward() does not use, or a branch this batch does not take")
 
 
 class NonFiniteValues(_ProbeRule):
@@ -201,5 +201,5 @@ class CannotOverfitOneBatch(_ProbeRule):
         yield self.report(self.loss_site(measured),
                           f"after {run['steps']} steps of {run['optimizer']} on the one probe batch of "
                           f"{measured['batch']}, the loss went from {run['start']:g} to {run['end']:g} "
-                          f"({drop:.0%} lower, expected at least {float(options['min-drop']):.0%}): the model cannot "
+                          f"({drop:.0%} lower, expected at least {float(options['min-drop']):.0%}): the model did not "
                           "fit a single batch; look for a clamped or bounded output, frozen layers, or a wrong target")

@@ -29,17 +29,27 @@ class RegularizationDominatesLoss(Rule):
         for penalty in facts.penalties:
             if penalty.coefficient >= limit:
                 yield self.report(
-                    penalty.span, f"this penalty over every model parameter has coefficient "
-                    f"{penalty.coefficient:g} (>= {limit:g}); summed over all weights it can dominate the "
-                    "data loss; use a smaller coefficient (1e-5 to 1e-4) or the optimizer's weight_decay")
+                    penalty.span, f"this parameter-norm penalty has coefficient {penalty.coefficient:g} "
+                    f"(>= {limit:g}); summed over the model's weights it can dominate the data loss; use a smaller "
+                    "coefficient (1e-5 to 1e-4), or the optimizer's weight_decay for an L2 penalty")
         for reg in facts.regularizers:
             if reg.coefficient >= limit:
                 yield self.report(
-                    reg.span, f"'{reg.text}' adds {reg.coefficient:g} x the weight norm of this layer to "
-                    f"the loss (>= {limit:g}); use a smaller factor (1e-5 to 1e-4)")
+                    reg.span, f"'{reg.text}' {_keras_penalty(reg.text, reg.coefficient)} (>= {limit:g}); use a "
+                    "smaller factor (1e-5 to 1e-4)")
+
+
+def _keras_penalty(text: str, coefficient: float) -> str:
+    """What a Keras regularizer adds to the loss, by its name: l2 sums squared weights, l1 absolute values."""
+    name = text.split("(", 1)[0].rsplit(".", 1)[-1].lower()
+    summed = {"l2": "squared weights", "l1": "absolute weights"}.get(name)
+    if summed is None:  # l1_l2: the larger of its two factors
+        return f"adds the L1 and L2 sums of the weights it regularizes to the loss, weighted up to {coefficient:g}"
+    return f"adds {coefficient:g} x the sum of the {summed} it regularizes to the loss"
 
 
 _COUPLED = {"SGD", "Adam", "Adagrad", "Adadelta", "Adamax", "RMSprop", "NAdam", "RAdam", "ASGD", "Nadam"}
+_ADAM_COUPLED = {"Adam", "Adamax", "NAdam", "RAdam", "Nadam"}
 
 
 class WeightDecayTooLarge(Rule):
@@ -61,9 +71,11 @@ class WeightDecayTooLarge(Rule):
                 continue
             value, span = opt.weight_decay
             if value >= limit:
+                # AdamW is the decoupled form of Adam only; for SGD the two forms differ by the lr alone
+                alternative = ", or use AdamW for decoupled decay" if opt.cls in _ADAM_COUPLED else ""
                 yield self.report(
                     span, f"weight_decay={value:g} in {opt.cls} is an L2 term added to every gradient "
-                    f"(>= {limit:g}); typical values are 1e-4 to 5e-4, or use AdamW for decoupled decay")
+                    f"(>= {limit:g}); typical values are 1e-4 to 5e-4{alternative}")
 
 
 class AdamCoupledWeightDecay(Rule):

@@ -188,10 +188,15 @@ class BiasBeforeBatchNorm(Rule):
                 continue
             reported.add(_site_key(layer))
             at, seen_norm = seen_from(layer, norm), seen_from(norm, layer)
+            if graph.origin == "onnx":  # an exported graph: no constructor to edit, and BN uses stored statistics
+                said = (f"{at.label} has a bias that {seen_norm.label} makes redundant (its mean subtraction and "
+                        "shift absorb any per-channel constant); drop the bias in the model that was exported")
+            else:
+                said = (f"{at.label} has a bias that {seen_norm.label} cancels (it subtracts the batch mean); "
+                        f"pass {_keras_name(layer, 'bias')}=False")
             yield self.report(
                 at,
-                f"{at.label} has a bias that {seen_norm.label} cancels (it subtracts the batch mean); "
-                f"pass {_keras_name(layer, 'bias')}=False",
+                said,
                 related=((seen_norm, f"{seen_norm.label} removes the bias with the batch mean"),),
                 fix=_bias_off(layer),
             )
@@ -353,7 +358,10 @@ _LEARNED = LINEAR | CONV | {"attention", "rnn", "embedding"}
 # Activations that can be "the same twice in a row" (GLU halves its input, PReLU/Threshold are
 # parametric: a second one is a different function).
 _REPEATABLE = (ACTIVATION - {"glu", "prelu", "threshold"}) | {"softmax", "log_softmax"}
-_IDEMPOTENT = frozenset({"relu", "relu6", "hardtanh", "log_softmax"})
+# f(f(x)) = f(x): the second one is a no-op.
+_IDEMPOTENT = frozenset({"relu", "relu6", "hardtanh", "hardshrink", "log_softmax"})
+# Bounded, saturating maps: a second one squeezes the already bounded values into a narrower band.
+_SQUASHING = frozenset({"sigmoid", "tanh", "hardsigmoid", "softsign", "softmax"})
 
 
 class RedundantActivation(Rule):
@@ -375,7 +383,9 @@ class RedundantActivation(Rule):
             reported.add(_site_key(second))
             first, second = seen_from(first, second), seen_from(second, first)
             effect = ("does nothing the first did not" if second.op in _IDEMPOTENT
-                      else "squashes the values a second time (outputs bunch up, gradients shrink)")
+                      else "squashes the values a second time (outputs bunch up, gradients shrink)"
+                      if second.op in _SQUASHING
+                      else f"is not a no-op: {second.op}({second.op}(x)) is a different function from {second.op}(x)")
             yield self.report(
                 second,
                 f"{second.label} applies {second.op} again right after {first.label}"
@@ -669,7 +679,7 @@ class DropoutProbabilitySuspicious(Rule):
             name = _keras_name(drop, "p")
             if p < 0 or p >= 1:
                 message = (f"{drop.label} has {name}={p}: a drop probability must be in [0, 1) "
-                           f"({'it raises at construction' if p < 0 or p > 1 else f'{name}=1 zeroes every activation'}); "
+                           f"({'the framework raises a ValueError for it' if p < 0 or p > 1 else f'{name}=1 zeroes every activation'}); "
                            "fix the value")
             elif p >= threshold:
                 message = (f"{drop.label} drops {p:.0%} of the activations: {name}={p} looks like a keep "

@@ -38,9 +38,9 @@ class UnseededTraining(_EntryPointRule):
     code = "NN501"
     name = "unseeded-training"
     summary = "A file trains a model and never seeds the random number generators."
-    message = ("this file trains a model without seeding the random number generators; call "
-               "torch.manual_seed(...) (or lightning.seed_everything / transformers.set_seed) first")
-    keras_message = ("this file trains a model without seeding the random number generators; call "
+    message = ("this file trains a model and calls no seeding function; call torch.manual_seed(...) "
+               "(or lightning.seed_everything / transformers.set_seed) first")
+    keras_message = ("this file trains a model and calls no seeding function; call "
                      "keras.utils.set_random_seed(...) (or tf.random.set_seed) first")
 
     def done(self, facts: Any) -> bool:
@@ -53,10 +53,10 @@ class UntrackedExperiment(_EntryPointRule):
 
     code = "NN502"
     name = "untracked-experiment"
-    summary = "A training entry point records nothing about the run."
-    message = ("this training entry point records nothing about the run; log hyperparameters and "
-               "metrics with an experiment tracker (TensorBoard SummaryWriter, wandb, mlflow, ...)")
-    keras_message = ("this training entry point records nothing about the run; log hyperparameters and "
+    summary = "A training entry point uses no experiment tracker."
+    message = ("this training entry point uses no experiment tracker; log hyperparameters and "
+               "metrics with one (TensorBoard SummaryWriter, wandb, mlflow, ...)")
+    keras_message = ("this training entry point uses no experiment tracker; log hyperparameters and "
                      "metrics with a keras.callbacks.TensorBoard or CSVLogger callback, or a tracker (wandb, mlflow, ...)")
 
     def done(self, facts: Any) -> bool:

@@ -58,11 +58,14 @@ class RnnWithoutGradientClipping(TrainingRule):
             for loop in facts.loops:
                 if loop.of("clip") or not _recurrent(project, path, loop.models):
                     continue
+                # with a GradScaler the gradients are scaled until unscale_: clipping them as they are is NN303
+                where = ("after scaler.unscale_(optimizer), before scaler.step(optimizer)" if loop.scaler
+                         else "between backward() and step()")
                 findings.append(self.report(
                     At(path, loop.of("step")[0].span),
                     f"{_model_label(loop.models)} contains a recurrent layer and this loop steps the optimizer "
                     "without clipping gradients; call torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm) "
-                    "between backward() and step() (exploding gradients)"))
+                    f"{where} (exploding gradients)"))
             for fw in facts.frameworks:
                 if fw.clips is not False or not _recurrent(project, path, fw.models):
                     continue
@@ -123,15 +126,15 @@ class GradientClippingMisplaced(TrainingRule):
                 steps = [e for e in together if e.kind == "step"]
                 if not backwards or not steps:
                     continue
+                where = ("after scaler.unscale_(optimizer) and before scaler.step(optimizer)" if loop.scaler
+                         else "after loss.backward() and before optimizer.step()")
                 if all(b.order > clip.order for b in backwards) and all(s.order > clip.order for s in steps):
                     findings.append(self.report(
-                        clip.span, "gradients are clipped before backward() computes them in this iteration; "
-                        "clip after loss.backward() and before optimizer.step()",
+                        clip.span, f"gradients are clipped before backward() computes them in this iteration; clip {where}",
                         related=((backwards[0].span, "backward() runs here, after the clip"),)))
                 elif all(s.order < clip.order for s in steps) and all(b.order < clip.order for b in backwards):
                     findings.append(self.report(
-                        clip.span, "gradients are clipped after optimizer.step() already applied them; "
-                        "clip between loss.backward() and optimizer.step()",
+                        clip.span, f"gradients are clipped after the optimizer step already applied them; clip {where}",
                         related=((steps[-1].span, "the optimizer steps here, before the clip"),)))
         yield from _unique(iter(findings))
 
@@ -269,14 +272,25 @@ class MissingEvalMode(TrainingRule):
         for path, facts in _training_files(project):
             for ev in facts.eval_loops:
                 alternatives = [_ops(project, path, m) for m in ev.models]
-                if not all(ops & {"dropout", "batchnorm"} for ops in alternatives):
+                if not all(ops & _MODE_DEPENDENT.keys() for ops in alternatives):
                     continue
-                kinds = sorted({k for ops in alternatives for k in ops if k in ("dropout", "batchnorm")})
-                what = " and ".join("dropout" if k == "dropout" else "batch norm" for k in kinds)
                 yield self.report(
-                    At(path, ev.span), f"this evaluation loop runs '{ev.model}' (it has {what}) under no_grad "
-                    f"without calling {ev.model}.eval() first; no_grad does not switch layers to evaluation "
-                    "behaviour")
+                    At(path, ev.span), f"this evaluation loop runs '{ev.model}' ({_has(alternatives)}) without "
+                    f"calling {ev.model}.eval() first; disabling gradients (no_grad, inference_mode) does not switch "
+                    "layers to evaluation behaviour")
+
+
+_MODE_DEPENDENT = {"dropout": "dropout", "batchnorm": "batch norm", "droppath": "stochastic depth"}
+
+
+def _has(alternatives: list[frozenset[str]]) -> str:
+    """What the evaluated model contains that training mode changes; for a model nnlint only
+    knows by its constructor (timm.create_model) that is what such models usually have."""
+    kinds = sorted({k for ops in alternatives for k in ops if k in _MODE_DEPENDENT})
+    what = " and ".join(_MODE_DEPENDENT[k] for k in kinds)
+    if any("assumed" in ops for ops in alternatives):
+        return f"a timm model; most have {what.replace(' and ', ' or ')}"
+    return f"it has {what}"
 
 
 class LearningRateOutOfRange(TrainingRule):
@@ -325,10 +339,13 @@ class BatchNormWithBatchSizeOne(TrainingRule):
                 if loop.loader_batch_size is None or not loop.models or \
                         not all("batchnorm" in _ops(project, path, m) for m in loop.models):
                     continue
+                assumed = any("assumed" in _ops(project, path, m) for m in loop.models)
                 findings.append(self.report(
                     At(path, loop.loader_batch_size[1]),
-                    f"this DataLoader gives batches of one sample to {_model_label(loop.models)}, which has "
-                    "batch norm: training-mode statistics of a single sample are meaningless; use a larger "
+                    f"this DataLoader gives batches of one sample to {_model_label(loop.models)}, "
+                    f"{'a timm model (most have batch norm)' if assumed else 'which has batch norm'}: in training "
+                    "mode batch norm then takes its statistics from a single sample (noisy, unlike the running "
+                    "statistics used at evaluation; on (batch, features) inputs it raises); use a larger "
                     "batch_size (or GroupNorm/LayerNorm)"))
         yield from _unique(iter(findings))
 

@@ -171,9 +171,29 @@ KERAS_RNN = {"LSTM": "rnn", "GRU": "rnn", "SimpleRNN": "rnn", "CuDNNLSTM": "rnn"
 CONTAINERS = {"torch.nn.Sequential", "torch.nn.ModuleList", "torch.nn.ModuleDict", "torch.nn.DataParallel",
               "torch.nn.parallel.DistributedDataParallel", "torch.nn.parallel.DataParallel",
               "torch.compile", "collections.OrderedDict"}
-# Constructors of well-known models that contain dropout/batch norm.
-PRETRAINED = re.compile(r"^torchvision\.models\.(vgg|alexnet|resnet|resnext|wide_resnet|densenet|mobilenet|efficientnet|"
-                        r"inception|googlenet|squeezenet|shufflenet|mnasnet|regnet|convnext)")
+# Constructors of well-known models and what they contain that behaves differently in training:
+# torchvision's families as built by default (the first matching prefix wins; "droppath" is
+# stochastic depth); timm.create_model builds any architecture, so its dropout/batch norm is assumed.
+LIBRARY_MODELS = (
+    (re.compile(r"^torchvision\.models\.(vgg\.)?vgg\d+_bn\b"), frozenset({"dropout", "batchnorm"})),
+    (re.compile(r"^torchvision\.models\.(vgg|alexnet|squeezenet)"), frozenset({"dropout"})),
+    (re.compile(r"^torchvision\.models\.(resnet|resnext|wide_resnet|densenet|shufflenet|regnet)"),
+     frozenset({"batchnorm"})),
+    (re.compile(r"^torchvision\.models\.(mobilenet|efficientnet|inception|googlenet|mnasnet)"),
+     frozenset({"dropout", "batchnorm"})),
+    (re.compile(r"^torchvision\.models\.convnext"), frozenset({"droppath"})),
+    (re.compile(r"^timm\.(models\.)?create_model$"), frozenset({"dropout", "batchnorm", "assumed"})),
+)
+
+
+# Layers that behave differently in training and evaluation mode (NN307's question).
+_MODE_DEPENDENT = frozenset({"dropout", "batchnorm", "droppath"})
+
+
+def library_model_ops(qualified: str) -> frozenset[str] | None:
+    return next((ops for pattern, ops in LIBRARY_MODELS if pattern.match(qualified)), None)
+
+
 SEED_CALLS = re.compile(r"(manual_seed|seed_everything|set_seed|set_random_seed|random\.seed|seed_all|fix_seed|setup_seed|init_seed)")
 TRACKERS = ("comet_ml", "wandb", "mlflow", "SummaryWriter", "aim", "neptune", "clearml", "tensorboardX",
             "torch.utils.tensorboard", "lightning.pytorch.loggers", "pytorch_lightning.loggers", "dvclive",
@@ -416,8 +436,8 @@ class _Extractor:
                 return frozenset({spec.op})
             if qual and qual.startswith("keras.") and _last(qual) in KERAS_RNN:
                 return frozenset({KERAS_RNN[_last(qual)]})
-            if qual and (PRETRAINED.match(qual) or qual in ("timm.create_model", "timm.models.create_model")):
-                return frozenset({"dropout", "batchnorm"})
+            if qual and library_model_ops(qual) is not None:
+                return library_model_ops(qual)
             if qual in CONTAINERS:
                 return self._union(args, scope, depth)
             if isinstance(expr.func, cst.Name) and expr.func.value in self.index.classes and not qual:
@@ -1164,7 +1184,7 @@ class _Build:
                     if isinstance(c.func, cst.Name) and (c.func.value in ex.index.functions or ex.qualify(c.func)):
                         continue
                     models = ex.models(c.func, scope)
-                    if models and all("dropout" in m.ops or "batchnorm" in m.ops or m.external for m in models):
+                    if models and all(m.ops & _MODE_DEPENDENT or m.external for m in models):
                         model_calls.append((c, models))
         if not model_calls:
             return
