@@ -193,7 +193,7 @@ class BiasBeforeBatchNorm(Rule):
                         "shift absorb any per-channel constant); drop the bias in the model that was exported")
             else:
                 said = (f"{at.label} has a bias that {seen_norm.label} cancels (it subtracts the batch mean); "
-                        f"pass {_keras_name(layer, 'bias')}=False")
+                        + ("remove the bias" if layer.attrs.get("tf1") else f"pass {_keras_name(layer, 'bias')}=False"))
             yield self.report(
                 at,
                 said,
@@ -206,7 +206,7 @@ def _bias_off(layer: Node) -> Fix | None:
     """NN102's fix: `bias=False` (Keras: `use_bias=False`) in the layer's constructor call.
     Unsafe: the state_dict loses the bias keys, so old checkpoints no longer load strictly."""
     call, bound = _constructor(layer), _bound_arguments(layer)
-    if call is None or bound is None:
+    if call is None or bound is None or layer.attrs.get("tf1"):
         return None
     name = _keras_name(layer, "bias")
     message = f"Pass {name}=False (removes the bias from the state_dict)"
@@ -271,7 +271,8 @@ class MissingNonlinearity(Rule):
     severity = Severity.WARNING
     summary = "Linear→Linear or Conv→Conv with no activation in between."
     front_ends = "SFO"
-    requires = (("Linear", "Conv", "Dense", "Gemm", "MatMul"),)
+    requires = (("Linear", "Conv", "Dense", "Gemm", "MatMul", "matmul", "xw_plus_b", "conv", "fully_connected",
+                 "Variable", "get_variable"),)
 
     def check(self, graph: LayerGraph, options: dict[str, Any]) -> Iterator[Finding]:
         reported: set[Any] = set()
@@ -283,7 +284,7 @@ class MissingNonlinearity(Rule):
                     continue
                 reported.add(_site_key(second))
                 at, seen_first = seen_from(second, first), seen_from(first, second)
-                if second.attrs.get("keras"):
+                if second.attrs.get("keras") and not second.attrs.get("tf1"):  # TF1 matmul/conv: Linear/Conv
                     noun = str(second.attrs.get("cls", noun))
                 yield self.report(
                     at,
@@ -410,7 +411,8 @@ class LayerShapeMismatch(Rule):
     severity = Severity.ERROR
     summary = "Consecutive layers whose statically known sizes disagree."
     front_ends = "SFO"
-    requires = (("Linear", "Conv", "Norm", "LSTM", "GRU", "RNN", "Embedding", "Dense", "layers.", "reshape"),)
+    requires = (("Linear", "Conv", "Norm", "LSTM", "GRU", "RNN", "Embedding", "Dense", "layers.", "reshape", "matmul",
+                 "xw_plus_b", "conv", "Variable", "get_variable"),)
 
     def check(self, graph: LayerGraph, options: dict[str, Any]) -> Iterator[Finding]:
         sizes: dict[int, tuple[str, int, Node] | None] = {}
@@ -515,6 +517,8 @@ def _ints(value: Any) -> tuple[int, ...] | None:
 
 def _window(node: Node, size_name: str, default_size: Any) -> tuple[tuple, tuple, str] | None:
     """(size, strides, padding) of a Keras conv/pool window, defaults filled in; None if unknown."""
+    if node.attrs.get("tf1"):
+        return node.attrs.get("window")  # TF1 tf.nn conv/pool: read by the front end (source/tf1.py)
     bound = _bound_arguments(node)
     if bound is None or "dilation_rate" in bound or "data_format" in bound:
         return None
@@ -596,9 +600,14 @@ class _KerasShapes:
         cls = str(node.attrs.get("cls"))
         if node.op in (ACTIVATION | DROPOUT | IDENTITY | BATCHNORM | OTHER_NORM | {"softmax", "log_softmax"}) - {"glu"}:
             return shape
+        if node.attrs.get("tf1") and node.op in ("linear", "conv"):
+            self._tf1_inputs(node, shape)
         if node.op == "linear" and cls in ("Dense", "dense"):
             units = node.attrs.get("out_features")
             return shape[:-1] + (units,) if isinstance(units, int) else None
+        if node.op == "linear" and node.attrs.get("tf1"):
+            units = node.attrs.get("out_features")
+            return (units,) if isinstance(units, int) and len(shape) == 1 else None
         if node.op == "flatten":
             return (_product(shape),) if None not in shape else None
         if node.op == "reshape" and cls == "Reshape":
@@ -614,6 +623,19 @@ class _KerasShapes:
                 return None if "keepdims" in (_bound_arguments(node) or {}) else shape[-1:]
             return self._shrink(node, shape, _window(node, "pool_size", (2,)), shape[-1])
         return None
+
+    def _tf1_inputs(self, node: Node, shape: tuple) -> None:
+        """A TF1 matmul/conv weight whose input size disagrees with the per-sample shape it gets
+        (a placeholder's, a reshape's): `tf.matmul(x, W)` with W [1568, 1024] after a reshape to 3136."""
+        linear = node.op == "linear"
+        wanted = node.attrs.get("in_features" if linear else "in_channels")
+        got = shape[-1] if shape else None
+        if linear and len(shape) != 1 or not linear and not node.attrs.get("channels_last"):
+            return
+        if isinstance(wanted, int) and isinstance(got, int) and wanted != got:
+            noun = "features" if linear else "channels"
+            self.problems.append((node, f"{node.label} expects {wanted} input {noun} (its weight's shape) but its "
+                                        f"input has {got} (per-sample shape {shape}); make the sizes agree"))
 
     def _shrink(self, node: Node, shape: tuple, window, channels: int | None) -> tuple | None:
         dims = _spatial(shape, window) if window is not None else None
@@ -677,7 +699,13 @@ class DropoutProbabilitySuspicious(Rule):
             if not _number(p) or _site_key(drop) in reported or _inlined(drop):
                 continue
             name = _keras_name(drop, "p")
-            if p < 0 or p >= 1:
+            keep = drop.attrs.get("keep_prob")  # TF1 spells the probability to keep
+            if _number(keep) and (p < 0 or p >= threshold):
+                message = (f"{drop.label} has keep_prob={keep}: a keep probability must be in (0, 1]; fix the value"
+                           if p < 0 or p >= 1 else
+                           f"{drop.label} keeps only {keep:.0%} of the activations: keep_prob={keep} looks like a "
+                           f"drop rate ported as the keep probability; use keep_prob={round(1 - keep, 6):g}")
+            elif p < 0 or p >= 1:
                 message = (f"{drop.label} has {name}={p}: a drop probability must be in [0, 1) "
                            f"({'the framework raises a ValueError for it' if p < 0 or p > 1 else f'{name}=1 zeroes every activation'}); "
                            "fix the value")

@@ -26,6 +26,7 @@ from nnlint.source import SourceFile
 from nnlint.source.functional import Dataflow, Ref, _body
 from nnlint.source.keras_adds import Growth
 from nnlint.source.literals import call_arguments, literal
+from nnlint.source.tf1 import TF1Lowering, module_weights, tf_name as _tf_name
 
 
 @dataclass(frozen=True)
@@ -118,12 +119,6 @@ TF_FUNCTIONS: dict[str, KerasSpec] = {
 }
 
 
-def _tf_name(qualified: str | None) -> str | None:
-    if qualified and qualified.startswith("tensorflow.compat.v1."):
-        return "tensorflow." + qualified[len("tensorflow.compat.v1."):]
-    return qualified
-
-
 def _layer_name(qualified: str | None) -> str | None:
     """`keras.layers.Dense` (any submodule path under keras.layers) -> "Dense"."""
     if qualified and qualified.startswith("keras.layers."):
@@ -153,6 +148,16 @@ class KerasLayers:
     def __init__(self, source: SourceFile, text) -> None:
         self.source = source
         self.text = text
+        self._constants = None
+
+    @property
+    def constants(self):
+        """Module constants and parameter defaults (nnlint.source.constants), built on first use."""
+        if self._constants is None:
+            from nnlint.source.constants import Constants
+
+            self._constants = Constants(self.source.module, self.source.index)
+        return self._constants
 
     def is_layer(self, call: cst.Call) -> bool:
         name = _layer_name(self.source.imports.resolve(call.func))
@@ -319,13 +324,16 @@ class KerasLowering:
                 done.add(id(_body(call)))
             if graph is not None:
                 graphs.append(graph)
-        for name, body in _function_scopes(self.source):
+        weights = module_weights(self.source, self.layers.constants)
+        for name, body, fn in _function_scopes(self.source):
             if id(body) in done:
                 continue
             done.add(id(body))
             graph = LayerGraph("keras", name)
             flow = KerasFlow(self.source, graph, self.layers)
-            returned = flow.run_body(body)
+            # module-level TF1 variables a function reads (its parameters shadow them)
+            params = {p.name.value for p in _parameters(fn)} if fn is not None else set()
+            returned = flow.run_body(body, {k: v for k, v in weights.items() if k not in params} if fn is not None else {})
             if flow.built:
                 for node in flow.model_outputs or returned:
                     graph.mark_output(node)
@@ -392,8 +400,14 @@ def _methods(cls: cst.ClassDef) -> dict[str, cst.FunctionDef]:
     return {s.name.value: s for s in _body(cls) if isinstance(s, cst.FunctionDef)}
 
 
-def _function_scopes(source: SourceFile) -> list[tuple[str, Sequence[cst.BaseStatement]]]:
-    return [("<module>", source.module.body)] + [(f.name.value, _body(f)) for f in source.index.every_function]
+def _function_scopes(source: SourceFile) -> list[tuple[str, Sequence[cst.BaseStatement], cst.FunctionDef | None]]:
+    return [("<module>", source.module.body, None)] + [(f.name.value, _body(f), f) for f in source.index.every_function]
+
+
+def _parameters(fn: cst.FunctionDef) -> list[cst.Param]:
+    p = fn.params
+    return [*p.posonly_params, *p.params, *p.kwonly_params,
+            *(s for s in (p.star_arg, p.star_kwarg) if isinstance(s, cst.Param))]
 
 
 # -- the functional API and TF1 chains -------------------------------------------------------
@@ -410,10 +424,18 @@ class KerasFlow(Dataflow):
         self.layers = layers
         self.built = False  # any Keras/TF node made
         self.model_outputs: list[Node] = []
+        self.tf1 = TF1Lowering(source, layers.constants, self)
 
-    def run_body(self, body: Sequence[cst.BaseStatement]) -> list[Node]:
+    def expr(self, e: cst.BaseExpression, env: dict[str, Any]) -> Any:
+        if isinstance(e, (cst.Dict, cst.Subscript, cst.BinaryOperation)):
+            value = self.tf1.expr(e, env)  # weight dicts, `x @ W`, `h + b`
+            if value is not None:
+                return value
+        return super().expr(e, env)
+
+    def run_body(self, body: Sequence[cst.BaseStatement], env: dict[str, Any] | None = None) -> list[Node]:
         self.returns.append([])
-        self.block(body, {})
+        self.block(body, dict(env or {}))
         return self.returns.pop()
 
     def statement(self, stmt: cst.BaseStatement, env: dict[str, Any]) -> bool:
@@ -451,33 +473,19 @@ class KerasFlow(Dataflow):
             if name in KERAS_MERGE_FUNCTIONS:
                 return [self._add(KERAS_MERGE_FUNCTIONS[name], self.text(call), self.call_inputs(call, env), call, cls=name)]
             tf = _tf_name(qualified)
-            if tf == "tensorflow.placeholder":
-                # TF1 input: attrs["shape"] is the per-sample shape (batch dimension dropped), like Input(shape=)
-                shape = _shape(call_arguments(call, ("dtype", "shape", "name")).get("shape"))
-                attrs = {"shape": shape[1:]} if shape is not None and len(shape) >= 2 else {}
-                return [self.add("input", self.text(call), (), call, cls="placeholder", keras=True, **attrs)]
+            lowered = self.tf1.call(call, tf, env)
+            if lowered is not None:
+                return lowered
             spec = TF_FUNCTIONS.get(tf)
             if spec is not None and call.args and not call.args[0].keyword:
                 tail = self.value(call.args[0].value, env)
                 return self.layers.lower_tf(self._add, spec, call, tail, tf.rsplit(".", 1)[-1])
-            if tf == "tensorflow.nn.dropout" and call.args:
-                return [self._add("dropout", self.text(call), self.value(call.args[0].value, env), call, cls="dropout",
-                                  keras=True, **_tf_dropout_rate(call))]
             if tf in ("tensorflow.concat", "tensorflow.keras.backend.concatenate") and call.args:
                 return [self._add("concat", self.text(call), self.value(call.args[0].value, env), call, cls="concat")]
             if tf == "tensorflow.add" and len(call.args) >= 2:
                 inputs = self.value(call.args[0].value, env) + self.value(call.args[1].value, env)
                 return [self._add("add", self.text(call), inputs, call, cls="add")]
         return self.unknown_call(call, env)
-
-
-def _tf_dropout_rate(call: cst.Call) -> dict[str, Any]:
-    for arg in call.args:
-        if arg.keyword is not None and arg.keyword.value in ("rate", "keep_prob"):
-            value = literal(arg.value)
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                return {"p": value if arg.keyword.value == "rate" else round(1 - value, 10)}
-    return {}
 
 
 def keras_graphs(source: SourceFile) -> list[LayerGraph]:
