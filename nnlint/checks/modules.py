@@ -419,7 +419,9 @@ class ConstantWeightInit(Rule):
     same signal back to each), so the units stay identical forever. (b) All-zero weights with a
     zero bias feeding a ReLU: the pre-activation is 0, where ReLU's gradient is 0, so the layer
     never learns. A constant layer followed by a random one is fine (its random weights break the
-    symmetry), as are constant output layers, biases and norm layers."""
+    symmetry), as are constant output layers, biases and norm layers. PyTorch: the init calls are
+    found in the source and matched to layers; Keras/TF: the front end marks each weight layer whose
+    kernel starts constant (attrs kernel_init, kernel_init_site, bias_init)."""
 
     code = "NN110"
     name = "constant-weight-init"
@@ -427,14 +429,17 @@ class ConstantWeightInit(Rule):
     summary = "Constant weight init whose symmetry nothing breaks, or all-zero weights into a ReLU."
     front_ends = "S"
     kind = "source"
-    requires = (("zeros_", "ones_", "constant", "fill_", "zero_"),)
+    # PyTorch: nn.init.*_ and fill_/zero_; Keras/TF: 'zeros'/'Zeros'/'zero', 'ones'/Ones(), Constant(),
+    # tf.constant_initializer, tf.zeros_initializer, Keras 1 init=
+    requires = (("zero", "Zero", "ones", "Ones", "constant", "Constant", "fill"),)
 
     def check(self, source: SourceFile, options: dict[str, Any]) -> Iterator[Finding]:
-        inits = list(self._inits(source))
-        if not inits:
-            return
         from nnlint.source import layer_graphs
 
+        inits = list(self._inits(source))
+        keras = source.imports.imports_any(("keras", "tensorflow", "tf_keras"))
+        if not inits and not keras:
+            return
         graphs = layer_graphs(source)
         reported: set[int] = set()
         for init in inits:
@@ -444,6 +449,74 @@ class ConstantWeightInit(Rule):
             if message is not None:
                 reported.add(id(init.call))
                 yield self.report(init.call, message)
+        if keras:
+            yield from self._kernels(source, graphs)
+
+    # --- Keras/TF: the front end marks constant kernels (attrs kernel_init, kernel_init_site) ---
+    def _kernels(self, source: SourceFile, graphs: list) -> Iterator[Finding]:
+        reported: set[int] = set()
+        for graph in graphs:
+            for node in graph.nodes:
+                site = node.attrs.get("kernel_init_site")
+                if node.op not in _SYMMETRIC_OPS or not node.attrs.get("kernel_init") or site is None \
+                        or id(site) in reported:
+                    continue
+                message = self._judge_kernel(source, graph, node)
+                if message is not None:
+                    reported.add(id(site))
+                    yield self.report(site, message)
+
+    def _judge_kernel(self, source: SourceFile, graph: Any, node: Any) -> str | None:
+        site = node.attrs["kernel_init_site"]
+        zero = node.attrs["kernel_init"] == "zero"
+        kernel = f"{'an all-zero' if zero else 'a constant'} kernel ({source.code(site)})"
+        fix = ("use a random initial value (tf.random.truncated_normal(shape, stddev=0.1))" if node.attrs.get("tf1")
+               else "use a random kernel initializer (Keras' default glorot_uniform)")
+        bias = node.attrs.get("bias_init")
+        no_bias = node.attrs.get("bias") is False
+        following = self._next_kernels(graph, node)
+        if following and (no_bias or bias in ("zero", "constant")):
+            # equal biases: the units compute one value, and the next layer's equal weights send
+            # each the same gradient
+            after = following[0]
+            named = after.label
+            if after.attrs.get("kernel_init_site") is site:
+                named = "the same layer in the loop's next iteration"
+            elif after.label == node.label:
+                named = f"{after.label} (line {source.span(after.site).line})"
+            return (f"{node.label} starts with {kernel} and so does the next weight layer, {named}: the units "
+                    f"of {node.label} get identical gradients and stay identical forever; {fix} for at least "
+                    "one of them")
+        if zero and (no_bias or bias == "zero"):
+            relu = self._into_relu(graph, node)
+            if relu is not None:
+                return (f"{node.label} starts with {kernel} and {'no' if no_bias else 'a zero'} bias, and feeds "
+                        f"{relu.label}: the pre-activation is 0, where ReLU's gradient is 0, so the layer never "
+                        f"learns; {fix}")
+        return None
+
+    @staticmethod
+    def _next_kernels(graph: Any, node: Any) -> list:
+        """The weight layers `node`'s output feeds (through activations, pooling, dropout, norms,
+        reshapes) when every one of them starts constant and the output goes nowhere else (a model
+        output, a residual add, an unknown op: their gradients differ per unit); else []."""
+        found, frontier, seen = [], list(graph.consumers(node)), set()
+        if node.id in graph.outputs:
+            return []
+        while frontier:
+            current = frontier.pop()
+            if current.id in seen:
+                continue
+            seen.add(current.id)
+            if current.op in _SYMMETRIC_OPS:
+                if not current.attrs.get("kernel_init"):
+                    return []
+                found.append(current)
+            elif current.op in _TO_NEXT_LAYER and current.id not in graph.outputs:
+                frontier.extend(graph.consumers(current))
+            else:
+                return []
+        return sorted(found, key=lambda n: n.id)
 
     # --- which layers an init sets, and what follows them -------------------------------------
     def _judge(self, source: SourceFile, init: _ConstantInit, inits: list[_ConstantInit], graphs: list) -> str | None:

@@ -11,6 +11,8 @@
   "keras", name = the function name or "<module>").
 - `activation=` keyword or positional (`Dense(10, 'softmax')`) adds an activation node after the
   layer. BatchNormalization stores keras=True and momentum in torch convention (1 - m).
+- Dense/Conv nodes carry what NN110 reads (nnlint.source.initializers): kernel_init "zero" |
+  "constant" and kernel_init_site when the kernel starts constant, and bias_init.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from nnlint.graph import LayerGraph, Node
 from nnlint.graph.ir import mark_entry
 from nnlint.source import SourceFile
 from nnlint.source.functional import Dataflow, Ref, _body
+from nnlint.source.initializers import kernel_init_attrs
 from nnlint.source.keras_adds import Growth
 from nnlint.source.literals import call_arguments, literal
 from nnlint.source.tf1 import TF1Lowering, module_weights, tf_name as _tf_name
@@ -256,6 +259,8 @@ class KerasLayers:
                 attrs["padding"] = values["padding"]
             if isinstance(values.get("use_bias"), bool):
                 attrs["bias"] = values["use_bias"]
+        if spec.op in ("linear", "conv"):
+            attrs.update(kernel_init_attrs(self.source, bound))  # NN110
         if spec.op == "dropout" and number("rate") is not None:
             attrs["p"] = number("rate")
         if spec.op == "batchnorm":
