@@ -305,3 +305,80 @@ residual = keras.Model(inputs, y)
 def test_a_random_branch_or_a_skip_connection_breaks_the_symmetry():
     # `shared` feeds a constant and a random layer; `x` also reaches the output through the add
     assert nn110(BRANCHES) == []
+
+
+# --- TF1 low-level graphs: tf.Variable / tf.get_variable weights of tf.matmul / tf.nn.conv2d ------
+TF1 = """\
+import tensorflow as tf
+
+x = tf.placeholder(tf.float32, [None, 784])
+W1 = tf.Variable(tf.zeros([784, 256]))
+b1 = tf.Variable(tf.zeros([256]))
+h1 = tf.nn.relu(tf.matmul(x, W1) + b1)
+W2 = tf.Variable(tf.truncated_normal([256, 10], stddev=0.1))
+b2 = tf.Variable(tf.zeros([10]))
+logits = tf.matmul(h1, W2) + b2
+
+
+def two_constant(x):
+    w1 = tf.get_variable("w1", [784, 128], initializer=tf.constant_initializer(0.1))
+    b1 = tf.get_variable("b1", [128], initializer=tf.zeros_initializer())
+    h = tf.nn.tanh(tf.matmul(x, w1) + b1)
+    w2 = tf.Variable(tf.ones([128, 10]))
+    return tf.matmul(h, w2)
+
+
+def conv(images):
+    w = tf.Variable(tf.zeros([5, 5, 1, 32]))
+    h = tf.nn.relu(tf.nn.conv2d(images, w, strides=[1, 1, 1, 1], padding="SAME"))
+    pooled = tf.nn.max_pool(h, ksize=[1, 2, 2, 1], strides=[1, 2, 2, 1], padding="SAME")
+    w2 = tf.Variable(tf.truncated_normal([5, 5, 32, 64], stddev=0.1))
+    return tf.nn.conv2d(pooled, w2, strides=[1, 1, 1, 1], padding="SAME")
+"""
+
+
+def test_tf1_variables_zero_into_relu_and_two_constant_layers():
+    # (b) W1 zero with a zero bias into relu; (a) w1 constant, then w2 constant; (b) a bias-free zero filter
+    assert nn110(TF1) == [(4, 18, "NN110"), (13, 56, "NN110"), (21, 21, "NN110")]
+
+
+def test_tf1_messages():
+    messages = [d.message for d in lint(TF1, select=["NN110"])]
+    assert messages[0] == (
+        "tf.matmul(x, W1) starts with an all-zero kernel (tf.zeros([784, 256])) and a zero bias, and feeds "
+        "tf.nn.relu(tf.matmul(...) + b1): the pre-activation is 0, where ReLU's gradient is 0, so the layer never "
+        "learns; use a random initial value (tf.random.truncated_normal(shape, stddev=0.1))")
+    assert messages[1].startswith(
+        "tf.matmul(x, w1) starts with a constant kernel (tf.constant_initializer(0.1)) and so does the next weight "
+        "layer, tf.matmul(h, w2): ")
+
+
+TF1_CLEAN = """\
+import tensorflow as tf
+
+# the TensorFlow MNIST tutorial: softmax regression, zero weights on purpose
+x = tf.placeholder(tf.float32, [None, 784])
+W = tf.Variable(tf.zeros([784, 10]))
+b = tf.Variable(tf.zeros([10]))
+y = tf.nn.softmax(tf.matmul(x, W) + b)
+
+
+def hidden(x):
+    # zero weights with a positive bias into a ReLU; then a random layer
+    w1 = tf.Variable(tf.zeros([784, 256]))
+    b1 = tf.Variable(tf.constant(0.1, shape=[256]))
+    h = tf.nn.relu(tf.matmul(x, w1) + b1)
+    w2 = tf.Variable(tf.truncated_normal([256, 10], stddev=0.1))
+    return tf.matmul(h, w2)
+
+
+def constant_then_random(x):
+    w1 = tf.get_variable("w1", [784, 128], initializer=tf.constant_initializer(0.5))
+    h = tf.nn.tanh(tf.matmul(x, w1))
+    w2 = tf.get_variable("w2", [128, 10])
+    return tf.matmul(h, w2)
+"""
+
+
+def test_tf1_softmax_regression_positive_bias_and_random_next_layer_are_silent():
+    assert nn110(TF1_CLEAN) == []
