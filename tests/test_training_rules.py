@@ -515,6 +515,9 @@ def train_step(model, batch, optimizer):
 def test_nn305_zero_grad_after_backward():
     code = loop("loss = loss_fn(model(x), y)", "loss.backward()", "optimizer.zero_grad()", "optimizer.step()")
     assert only(code, "NN305") == [(9, 9, "NN305")]
+    (diag,) = lint_sources([("t.py", code.encode())], settings(select=["NN305"]))
+    assert [(r.span.line, r.message) for r in diag.related] == [
+        (8, "backward() computes the gradients here"), (10, "the optimizer steps here, after the gradients were erased")]
 
 
 def test_nn305_gan_with_two_optimizers_is_silent():

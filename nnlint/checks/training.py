@@ -228,7 +228,7 @@ class ZeroGradBetweenBackwardAndStep(TrainingRule):
                     f"computed, before '{step.receiver}.step()' applies them; zero the gradients before "
                     "backward() (or after step())",
                     related=((before[-1].span, "backward() computes the gradients here"),
-                             (step.span, "the step applies zero gradients here"))))
+                             (step.span, "the optimizer steps here, after the gradients were erased"))))
         yield from _unique(iter(findings))
 
 
