@@ -469,6 +469,7 @@ def test_nn102_bias_before_batchnorm_on_onnx():
     (diag,) = lint_model(with_bias, select=["NN102"])  # no bias= to pass in a graph, no batch mean at inference
     assert diag.message == ("'conv' has a bias that '/y/BatchNormalization' makes redundant (its mean subtraction "
                             "and shift absorb any per-channel constant); drop the bias in the model that was exported")
+    assert [r.message for r in diag.related] == ["'/y/BatchNormalization' absorbs the bias"]
 
 
 def test_nn104_missing_nonlinearity_on_onnx():

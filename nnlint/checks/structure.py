@@ -197,7 +197,8 @@ class BiasBeforeBatchNorm(Rule):
             yield self.report(
                 at,
                 said,
-                related=((seen_norm, f"{seen_norm.label} removes the bias with the batch mean"),),
+                related=((seen_norm, f"{seen_norm.label} absorbs the bias" if graph.origin == "onnx"
+                          else f"{seen_norm.label} removes the bias with the batch mean"),),
                 fix=_bias_off(layer),
             )
 
