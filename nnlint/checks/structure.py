@@ -116,6 +116,8 @@ def _bound_arguments(node: Node) -> dict[str, cst.BaseExpression] | None:
 def _parameters(node: Node) -> tuple[str, ...] | None:
     """The positional parameter names of the layer's constructor (or functional call)."""
     cls = str(node.attrs.get("cls"))
+    if isinstance(node.attrs.get("params"), tuple):
+        return node.attrs["params"]
     if node.attrs.get("keras"):
         spec = KERAS_LAYERS.get(cls)
         return spec.params if spec is not None else _TF_PARAMS.get(cls)
@@ -273,7 +275,7 @@ class MissingNonlinearity(Rule):
     summary = "Linear→Linear or Conv→Conv with no activation in between."
     front_ends = "SFO"
     requires = (("Linear", "Conv", "Dense", "Gemm", "MatMul", "matmul", "xw_plus_b", "conv", "fully_connected",
-                 "Variable", "get_variable"),)
+                 "Variable", "get_variable", "dense"),)
 
     def check(self, graph: LayerGraph, options: dict[str, Any]) -> Iterator[Finding]:
         reported: set[Any] = set()
@@ -413,7 +415,7 @@ class LayerShapeMismatch(Rule):
     summary = "Consecutive layers whose statically known sizes disagree."
     front_ends = "SFO"
     requires = (("Linear", "Conv", "Norm", "LSTM", "GRU", "RNN", "Embedding", "Dense", "layers.", "reshape", "matmul",
-                 "xw_plus_b", "conv", "Variable", "get_variable"),)
+                 "xw_plus_b", "conv", "Variable", "get_variable", "slim."),)
 
     def check(self, graph: LayerGraph, options: dict[str, Any]) -> Iterator[Finding]:
         sizes: dict[int, tuple[str, int, Node] | None] = {}
@@ -517,11 +519,19 @@ def _ints(value: Any) -> tuple[int, ...] | None:
 
 
 def _window(node: Node, size_name: str, default_size: Any) -> tuple[tuple, tuple, str] | None:
-    """(size, strides, padding) of a Keras conv/pool window, defaults filled in; None if unknown."""
+    """(size, strides, padding) of a Keras conv/pool window, defaults filled in; None if unknown.
+    The front end's attrs win (it read Keras 1 and contrib spellings); a channel order it could
+    not know (Keras 1 without dim_ordering, a dilated window) leaves the window unknown."""
     if node.attrs.get("tf1"):
         return node.attrs.get("window")  # TF1 tf.nn conv/pool: read by the front end (source/tf1.py)
+    order = node.attrs.get("data_format")
+    if order == "unknown":
+        return None
+    if all(k in node.attrs for k in (size_name, "stride", "padding")):
+        size, strides, padding = (_ints(node.attrs[size_name]), _ints(node.attrs["stride"]), node.attrs["padding"])
+        return (size, strides, padding) if size and strides and padding in ("valid", "same") else None
     bound = _bound_arguments(node)
-    if bound is None or "dilation_rate" in bound or "data_format" in bound:
+    if bound is None or "dilation_rate" in bound or ("data_format" in bound and order is None):
         return None
     values = {name: literal_tuple(expr) for name, expr in bound.items()}
     size = _ints(node.attrs.get("kernel_size") if size_name == "kernel_size" else values.get(size_name, default_size)
@@ -554,9 +564,13 @@ def _folded(expr: cst.BaseExpression) -> Any:
     return literal(expr)
 
 
-def _spatial(shape: tuple, window: tuple[tuple, tuple, str]) -> list[int] | None:
+def _channels_first(node: Node) -> bool:
+    return node.attrs.get("data_format") == "channels_first"
+
+
+def _spatial(shape: tuple, window: tuple[tuple, tuple, str], channels_first: bool = False) -> list[int] | None:
     size, strides, padding = window
-    dims = shape[:-1]
+    dims = shape[1:] if channels_first else shape[:-1]
     if len(size) == 1:
         size = size * len(dims)
     if len(strides) == 1:
@@ -603,7 +617,7 @@ class _KerasShapes:
             return shape
         if node.attrs.get("tf1") and node.op in ("linear", "conv"):
             self._tf1_inputs(node, shape)
-        if node.op == "linear" and cls in ("Dense", "dense"):
+        if node.op == "linear" and cls in ("Dense", "dense", "fully_connected", "linear"):
             units = node.attrs.get("out_features")
             return shape[:-1] + (units,) if isinstance(units, int) else None
         if node.op == "linear" and node.attrs.get("tf1"):
@@ -615,14 +629,15 @@ class _KerasShapes:
             return self._reshape(node, shape)
         if node.op == "reshape" and cls == "reshape":
             return self._tf_reshape(node, shape)
-        if node.op == "conv" and not any(w in cls for w in ("Transpose", "Depthwise")):
+        if node.op == "conv" and not any(w in cls.lower() for w in ("transpose", "depthwise")):
             window = _window(node, "kernel_size", None)
             filters = node.attrs.get("out_channels")
             return self._shrink(node, shape, window, filters if isinstance(filters, int) else None)
         if node.op in POOL:
             if cls.startswith("Global"):
-                return None if "keepdims" in (_bound_arguments(node) or {}) else shape[-1:]
-            return self._shrink(node, shape, _window(node, "pool_size", (2,)), shape[-1])
+                return None if "keepdims" in (_bound_arguments(node) or {}) else \
+                    shape[:1] if _channels_first(node) else shape[-1:]
+            return self._shrink(node, shape, _window(node, "pool_size", (2,)), shape[0] if _channels_first(node) else shape[-1])
         return None
 
     def _tf1_inputs(self, node: Node, shape: tuple) -> None:
@@ -639,17 +654,20 @@ class _KerasShapes:
                                         f"input has {got} (per-sample shape {shape}); make the sizes agree"))
 
     def _shrink(self, node: Node, shape: tuple, window, channels: int | None) -> tuple | None:
-        dims = _spatial(shape, window) if window is not None else None
+        first = _channels_first(node)
+        dims = _spatial(shape, window, first) if window is not None else None
         if dims is None:
             return None
         if any(d < 1 for d in dims):
             size, strides, _ = window
-            self.problems.append((node, f"{node.label} shrinks its {'x'.join(map(str, shape[:-1]))} input to "
+            self.problems.append((node, f"{node.label} shrinks its {'x'.join(map(str, shape[1:] if first else shape[:-1]))} input to "
                                         f"{'x'.join(map(str, dims))} ('valid' padding, window {size[0] if len(size) == 1 else size}, "
                                         f"stride {strides[0] if len(strides) == 1 else strides}): the model cannot be "
                                         "built; use padding='same' or a smaller window or stride"))
             return None
-        return tuple(dims) + (channels,) if channels is not None else None
+        if channels is None:
+            return None
+        return (channels,) + tuple(dims) if first else tuple(dims) + (channels,)
 
     def _reshape(self, node: Node, shape: tuple) -> tuple | None:
         target = (_bound_arguments(node) or {}).get("target_shape")
@@ -699,7 +717,7 @@ class DropoutProbabilitySuspicious(Rule):
             p = drop.attrs.get("p")
             if not _number(p) or _site_key(drop) in reported or _inlined(drop):
                 continue
-            name = _keras_name(drop, "p")
+            name = drop.attrs.get("p_name") or _keras_name(drop, "p")
             keep = drop.attrs.get("keep_prob")  # TF1 spells the probability to keep
             if _number(keep) and (p < 0 or p >= threshold):
                 message = (f"{drop.label} has keep_prob={keep}: a keep probability must be in (0, 1]; fix the value"

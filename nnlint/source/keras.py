@@ -9,6 +9,11 @@
   `Model(inputs, outputs)` (outputs marked); and TF1 layer chains `x = tf.layers.dense(x, 10)`,
   `tf.nn.relu(x)`, `tf.nn.dropout(x, rate=...)`. One graph per scope that builds any (origin
   "keras", name = the function name or "<module>").
+- TF1 layer functions take the tensor by position or as `inputs=`; tf.contrib.layers/slim
+  calls have their own names and defaults (num_outputs, activation_fn=relu, keep_prob).
+- Keras 1 / multi-backend Keras 2 arguments (nb_filter, border_mode, subsample, dim_ordering,
+  output_dim, p, init) are renamed to today's; which Keras a file speaks (keras_dialect) decides
+  whether `Conv2D(32, 3, 3)` is a 3x3 kernel, strides 3, or unknown.
 - `activation=` keyword or positional (`Dense(10, 'softmax')`) adds an activation node after the
   layer. BatchNormalization stores keras=True and momentum in torch convention (1 - m).
 - Dense/Conv nodes carry what NN110 reads (nnlint.source.initializers): kernel_init "zero" |
@@ -28,6 +33,8 @@ from nnlint.source import SourceFile
 from nnlint.source.functional import Dataflow, Ref, _body
 from nnlint.source.initializers import kernel_init_attrs
 from nnlint.source.keras_adds import Growth
+from nnlint.source.keras_dialect import (UNKNOWN_ORDER, KerasDialect, conv_rank, kernel_from_keywords,
+                                         legacy_kernel, ordering, today)
 from nnlint.source.literals import call_arguments, literal
 from nnlint.source.tf1 import TF1Lowering, module_weights, tf_name as _tf_name
 
@@ -37,10 +44,15 @@ class KerasSpec:
     op: str
     params: tuple[str, ...] = ()  # positional parameter names (after `inputs` for tf.layers functions)
     activation: str | None = None  # the parameter that names an activation, if any
+    default_activation: str | None = None  # applied when the call omits it (tf.contrib.layers: relu)
 
 
 def _specs(op: str, names: str, params: tuple[str, ...] = (), activation: str | None = None) -> dict[str, KerasSpec]:
     return {name: KerasSpec(op, params, activation) for name in names.split()}
+
+
+def _tf(prefixes: tuple[str, ...], specs: dict[str, KerasSpec]) -> dict[str, KerasSpec]:
+    return {f"{prefix}{name}": spec for prefix in prefixes for name, spec in specs.items()}
 
 
 _CONV = ("filters", "kernel_size", "strides", "padding")
@@ -51,7 +63,8 @@ KERAS_LAYERS: dict[str, KerasSpec] = {
     **_specs("linear", "Dense", ("units", "activation", "use_bias"), "activation"),
     **_specs("linear", "EinsumDense", (), "activation"),
     **_specs("conv", "Conv1D Conv2D Conv3D Convolution1D Convolution2D Convolution3D Conv1DTranspose Conv2DTranspose "
-             "Conv3DTranspose Convolution2DTranspose SeparableConv1D SeparableConv2D", _CONV, "activation"),
+             "Conv3DTranspose Convolution2DTranspose SeparableConv1D SeparableConv2D SeparableConvolution1D "
+             "SeparableConvolution2D", _CONV, "activation"),
     **_specs("conv", "DepthwiseConv1D DepthwiseConv2D", ("kernel_size", "strides", "padding"), "activation"),
     **_specs("dropout", "Dropout SpatialDropout1D SpatialDropout2D SpatialDropout3D AlphaDropout", ("rate",)),
     **_specs("batchnorm", "BatchNormalization SyncBatchNormalization", _BN),
@@ -99,6 +112,8 @@ ACTIVATIONS: dict[str, str | None] = {
     "leaky_relu": "leaky_relu", "mish": "mish", "hard_swish": "hardswish", "hard_silu": "hardswish",
 }
 
+CONTRIB_PREFIXES = ("tensorflow.contrib.layers.", "tensorflow.contrib.slim.", "tf_slim.", "tf_slim.layers.")
+
 # TF functions on tensors: qualified (after folding tensorflow.compat.v1 into tensorflow) -> spec.
 # params: the parameters after the tensor.
 _TF_ACTIVATIONS = {f"tensorflow.nn.{name}": KerasSpec(op) for name, op in ACTIVATIONS.items() if op and name != "linear"}
@@ -110,23 +125,47 @@ TF_FUNCTIONS: dict[str, KerasSpec] = {
     "tensorflow.math.sigmoid": KerasSpec("sigmoid"), "tensorflow.math.tanh": KerasSpec("tanh"),
     "tensorflow.log": KerasSpec("log"), "tensorflow.math.log": KerasSpec("log"),
     "tensorflow.reshape": KerasSpec("reshape", ("shape",)), "tensorflow.transpose": KerasSpec("transpose"),
-    "tensorflow.layers.dense": KerasSpec("linear", ("units", "activation", "use_bias"), "activation"),
-    "tensorflow.layers.conv1d": KerasSpec("conv", _CONV, "activation"),
-    "tensorflow.layers.conv2d": KerasSpec("conv", _CONV, "activation"),
-    "tensorflow.layers.conv3d": KerasSpec("conv", _CONV, "activation"),
-    "tensorflow.layers.dropout": KerasSpec("dropout", ("rate",)),
-    "tensorflow.layers.batch_normalization": KerasSpec("batchnorm", _BN),
-    "tensorflow.layers.flatten": KerasSpec("flatten"),
-    **{f"tensorflow.layers.{kind}_pooling{d}d": KerasSpec("pool", ("pool_size", "strides", "padding"))
-       for kind in ("max", "average") for d in (1, 2, 3)},
+    **_tf(("tensorflow.layers.",), {
+        "dense": KerasSpec("linear", ("units", "activation", "use_bias"), "activation"),
+        **{name: KerasSpec("conv", _CONV, "activation") for name in (
+            "conv1d", "conv2d", "conv3d", "conv2d_transpose", "conv3d_transpose", "separable_conv1d", "separable_conv2d")},
+        "dropout": KerasSpec("dropout", ("rate",)),
+        "batch_normalization": KerasSpec("batchnorm", _BN),
+        "flatten": KerasSpec("flatten"),
+        **{f"{kind}_pooling{d}d": KerasSpec("pool", ("pool_size", "strides", "padding"))
+           for kind in ("max", "average") for d in (1, 2, 3)},
+    }),
+    # tf.contrib.layers and slim: activation_fn is ReLU unless the call says otherwise
+    **_tf(CONTRIB_PREFIXES, {
+        "fully_connected": KerasSpec("linear", ("num_outputs", "activation_fn"), "activation_fn", "relu"),
+        "linear": KerasSpec("linear", ("num_outputs",)),
+        **{name: KerasSpec("conv", ("num_outputs", "kernel_size", "stride", "padding"), "activation_fn", "relu")
+           for name in ("conv1d", "conv2d", "conv3d", "convolution1d", "convolution2d", "convolution3d",
+                        "conv2d_transpose", "convolution2d_transpose", "conv3d_transpose")},
+        "separable_conv2d": KerasSpec("conv", ("num_outputs", "kernel_size", "depth_multiplier", "stride", "padding"),
+                                      "activation_fn", "relu"),
+        "dropout": KerasSpec("dropout", ("keep_prob",)),
+        "batch_norm": KerasSpec("batchnorm", ("decay", "center", "scale", "epsilon", "activation_fn"), "activation_fn"),
+        "flatten": KerasSpec("flatten"),
+        **{name: KerasSpec("pool", ("kernel_size", "stride", "padding")) for name in (
+            "max_pool2d", "avg_pool2d", "max_pool3d", "avg_pool3d")},
+    }),
 }
 
 
 def _layer_name(qualified: str | None) -> str | None:
-    """`keras.layers.Dense` (any submodule path under keras.layers) -> "Dense"."""
+    """`keras.layers.Dense` (any submodule path under keras.layers) -> "Dense"; TF1's Keras-style
+    layer classes (`tf.layers.Dense`, `tf.compat.v1.layers.Conv2D`) too."""
     if qualified and qualified.startswith("keras.layers."):
         return qualified.rsplit(".", 1)[-1]
+    tf = _tf_name(qualified)
+    if tf and tf.startswith("tensorflow.layers.") and tf.count(".") == 2 and tf.rsplit(".", 1)[-1][:1].isupper():
+        return tf.rsplit(".", 1)[-1]
     return None
+
+
+def _contrib(qualified: str) -> bool:
+    return qualified.startswith(CONTRIB_PREFIXES)
 
 
 def _shape(expr: cst.BaseExpression | None) -> tuple | None:
@@ -152,6 +191,7 @@ class KerasLayers:
         self.source = source
         self.text = text
         self._constants = None
+        self._dialect: KerasDialect | None = None
 
     @property
     def constants(self):
@@ -195,17 +235,39 @@ class KerasLayers:
         node = add(spec.op, label, tail, site, cls=name, keras=True, call=call, **attrs)
         return self._activation(add, spec, call, node, label)
 
-    def lower_tf(self, add, spec: KerasSpec, call: cst.Call, tail: Sequence[Node], name: str) -> list[Node]:
-        """A TF function call on a tensor (`tf.layers.dense(x, 10)`, `tf.nn.relu(x)`)."""
-        attrs = self._attrs(spec, call, skip_first=True)
+    def lower_tf(self, add, spec: KerasSpec, call: cst.Call, tail: Sequence[Node], name: str,
+                 qualified: str = "") -> list[Node]:
+        """A TF function call on a tensor (`tf.layers.dense(x, 10)`, `tf.nn.relu(x)`), the tensor
+        positional or `inputs=`; tf.contrib.layers/slim calls with their defaults (ReLU, SAME)."""
+        contrib = _contrib(qualified)
+        attrs = self._attrs(spec, call, skip_first=True, tf=True, contrib=contrib)
+        if contrib:  # its own parameter names (num_outputs, stride, keep_prob) for rules that read the call
+            attrs["params"] = ("inputs",) + spec.params
         node = add(spec.op, self.text(call), tail, call, cls=name, keras=True, **attrs)
-        return self._activation(add, spec, call, node, self.text(call), skip_first=True)
+        if contrib:
+            node = self._normalizer(add, call, node)
+        return self._activation(add, spec, call, node, self.text(call), skip_first=True, contrib=contrib)
 
-    def _activation(self, add, spec: KerasSpec, call: cst.Call, node: Node, label: str, skip_first: bool = False) -> list[Node]:
+    def _normalizer(self, add, call: cst.Call, node: Node) -> Node:
+        """contrib `normalizer_fn=`: applied to the layer's output before its activation."""
+        expr = self._bound(KerasSpec("linear"), call, skip_first=True).get("normalizer_fn")
+        if expr is None or (isinstance(expr, cst.Name) and expr.value == "None"):
+            return node
+        qualified = _tf_name(self.source.imports.resolve(expr)) or ""
+        if qualified.endswith((".batch_norm", ".batch_normalization")):
+            return add("batchnorm", f"{self.text(expr)} of {self.text(call)}", [node], expr, cls="batch_norm", keras=True)
+        return add("opaque", f"{self.text(expr)} of {self.text(call)}", [node], expr)
+
+    def _activation(self, add, spec: KerasSpec, call: cst.Call, node: Node, label: str, skip_first: bool = False,
+                    contrib: bool = False) -> list[Node]:
         if spec.activation is None:
             return [node]
-        bound = call_arguments(call, (("inputs",) + spec.params) if skip_first else spec.params)
-        expr = bound.get(spec.activation)
+        expr = self._bound(spec, call, skip_first).get("activation")
+        if expr is None and spec.default_activation is not None:
+            if contrib and self.dialect.arg_scope:  # an arg_scope may have changed the default
+                return [add("opaque", f"activation of {label}", [node], call)]
+            return [add(spec.default_activation, f"default {spec.default_activation} activation of {label}", [node], call,
+                        cls=node.attrs.get("cls"), keras=True, activation=True)]
         if expr is None or self._is_linear(expr):
             return [node]
         op = self.activation(expr)
@@ -232,9 +294,20 @@ class KerasLayers:
     def _is_linear(expr: cst.BaseExpression) -> bool:
         return literal(expr) == "linear" or (isinstance(expr, cst.Name) and expr.value == "None")
 
-    def _attrs(self, spec: KerasSpec, call: cst.Call, skip_first: bool = False) -> dict[str, Any]:
+    @property
+    def dialect(self) -> KerasDialect:
+        if self._dialect is None:
+            self._dialect = KerasDialect.of(self.source)
+        return self._dialect
+
+    def _bound(self, spec: KerasSpec, call: cst.Call, skip_first: bool = False) -> dict[str, cst.BaseExpression]:
+        """The call's arguments by today's Keras names (Keras 1 and contrib spellings renamed)."""
         params = (("inputs",) + spec.params) if skip_first else spec.params
-        bound = call_arguments(call, params)
+        return today(spec.op, call_arguments(call, params), pool=spec.op == "pool")
+
+    def _attrs(self, spec: KerasSpec, call: cst.Call, skip_first: bool = False, tf: bool = False,
+               contrib: bool = False) -> dict[str, Any]:
+        bound = self._bound(spec, call, skip_first)
         values = {k: literal(v) for k, v in bound.items()}
         attrs: dict[str, Any] = {}
 
@@ -244,25 +317,34 @@ class KerasLayers:
 
         if spec.op == "linear" and number("units") is not None:
             attrs["out_features"] = number("units")
-        if spec.op == "linear" and isinstance(values.get("use_bias"), bool):
+        if spec.op in ("linear", "conv") and isinstance(values.get("use_bias"), bool):
             attrs["bias"] = values["use_bias"]
+        if contrib and spec.op in ("linear", "conv") and any(
+                k in bound and not (isinstance(bound[k], cst.Name) and bound[k].value == "None")
+                for k in ("normalizer_fn",)) or (contrib and values.get("biases_initializer", 0) is None
+                                                   and "biases_initializer" in bound):
+            attrs["bias"] = False  # contrib drops the bias under a normalizer_fn or biases_initializer=None
         if spec.op == "conv":
             if number("filters") is not None:
                 attrs["out_channels"] = number("filters")
-            kernel = _shape(bound.get("kernel_size"))
-            if kernel is not None:
-                attrs["kernel_size"] = kernel[0] if len(kernel) == 1 else kernel
-            strides = _shape(bound.get("strides"))
-            if strides is not None:
-                attrs["stride"] = strides[0] if len(strides) == 1 else strides
-            if isinstance(values.get("padding"), str):
-                attrs["padding"] = values["padding"]
-            if isinstance(values.get("use_bias"), bool):
-                attrs["bias"] = values["use_bias"]
+            attrs.update(self._conv_window(spec, call, bound, values, tf, contrib))
         if spec.op in ("linear", "conv"):
-            attrs.update(kernel_init_attrs(self.source, bound))  # NN110
-        if spec.op == "dropout" and number("rate") is not None:
-            attrs["p"] = number("rate")
+            attrs.update(kernel_init_attrs(self.source, bound))  # NN110 (Keras 1 init=, contrib weights_initializer)
+        if spec.op == "pool":
+            attrs.update(self._pool_window(call, bound, values, tf, contrib))
+        if spec.op == "dropout":
+            if "keep_prob" in bound:
+                keep = number("keep_prob")
+                attrs["p_site"] = bound["keep_prob"]
+                if keep is not None:
+                    attrs.update(p=round(1 - keep, 10), keep_prob=keep)
+            elif "keep_prob" in spec.params and "rate" not in bound:
+                attrs.update(p=0.5, keep_prob=0.5)  # contrib dropout's default keep_prob
+            elif number("rate") is not None:
+                attrs["p"] = number("rate")
+                attrs["p_site"] = bound["rate"]
+                if any(a.keyword is not None and a.keyword.value == "p" for a in call.args):
+                    attrs["p_name"] = "p"  # Keras 1 spelling, for messages
         if spec.op == "batchnorm":
             if number("momentum") is not None:
                 attrs["momentum"] = round(1 - number("momentum"), 10)
@@ -282,6 +364,72 @@ class KerasLayers:
                 shape = _shape(bound[key])
                 if shape is not None:
                     attrs["input_shape"] = shape if key == "input_shape" else shape[1:]
+        if "input_dim" in bound and spec.op == "linear" and "input_shape" not in attrs:
+            dim = _shape(bound["input_dim"])
+            if dim is not None and len(dim) == 1:
+                attrs["input_shape"] = dim
+        return attrs
+
+    def _order(self, call: cst.Call, bound: dict[str, cst.BaseExpression], tf: bool) -> str:
+        """channels_first / channels_last / unknown for a conv or pooling layer."""
+        standalone = not tf and self.dialect.standalone(self.source, call.func)
+        if "data_format" in bound:
+            value = literal(bound["data_format"])
+            return ordering(value, self.dialect, standalone) if isinstance(value, str) else UNKNOWN_ORDER
+        return "channels_last" if tf else ordering(None, self.dialect, standalone)
+
+    def _conv_window(self, spec, call, bound, values, tf: bool, contrib: bool) -> dict[str, Any]:
+        """kernel_size, stride, padding, data_format of a conv. A standalone Keras Conv2D/3D with
+        its kernel as separate ints (`Convolution2D(64, 5, 5)`) is read as Keras <= 2.3 reads it
+        when the file shows that Keras; left unknown (no kernel) when it could be Keras 3."""
+        attrs: dict[str, Any] = {"data_format": self._order(call, bound, tf)}
+        cls = _layer_name(self.source.imports.resolve(call.func)) or ""
+        rank = None if tf else conv_rank(cls)
+        legacy = rank is not None and self.dialect.standalone(self.source, call.func)
+        kernel: Any = kernel_from_keywords(bound)
+        if legacy:
+            read, positional = legacy_kernel(call, rank, self.dialect.legacy)
+            if not read:
+                return {**attrs, "data_format": UNKNOWN_ORDER}  # Keras 2.3 or Keras 3: the window is unknown
+            if positional is not None:
+                kernel = positional  # strides and padding only by keyword then
+                bound = today(spec.op, {a.keyword.value: a.value for a in call.args if a.keyword is not None})
+                values = {k: literal(v) for k, v in bound.items()}
+        if kernel is None:
+            kernel = _shape(bound.get("kernel_size"))
+        if kernel is not None:
+            attrs["kernel_size"] = kernel[0] if len(kernel) == 1 else kernel
+        strides = _shape(bound.get("strides")) if "strides" in bound else (1,)
+        if strides is not None:
+            attrs["stride"] = strides[0] if len(strides) == 1 else strides
+        padding = values.get("padding", "same" if contrib else "valid")
+        if isinstance(padding, str):
+            attrs["padding"] = padding.lower()
+        if "dilation_rate" in bound or (contrib and "rate" in bound):
+            attrs["data_format"] = UNKNOWN_ORDER  # a dilated window: sizes not computed
+        if contrib and self.dialect.arg_scope:
+            for key, name in (("stride", "strides"), ("padding", "padding")):
+                if name not in bound:
+                    attrs.pop(key, None)
+        return attrs
+
+    def _pool_window(self, call, bound, values, tf: bool, contrib: bool) -> dict[str, Any]:
+        attrs: dict[str, Any] = {"data_format": self._order(call, bound, tf)}
+        size = _shape(bound.get("pool_size")) if "pool_size" in bound else None if contrib else (2,)
+        if size is not None:
+            attrs["pool_size"] = size[0] if len(size) == 1 else size
+        default_strides = (2,) if contrib else size
+        strides = _shape(bound.get("strides")) if "strides" in bound and not (
+            isinstance(bound["strides"], cst.Name) and bound["strides"].value == "None") else default_strides
+        if strides is not None:
+            attrs["stride"] = strides[0] if len(strides) == 1 else strides
+        padding = values.get("padding", "valid")
+        if isinstance(padding, str):
+            attrs["padding"] = padding.lower()
+        if contrib and self.dialect.arg_scope:
+            for key, name in (("stride", "strides"), ("padding", "padding")):
+                if name not in bound:
+                    attrs.pop(key, None)
         return attrs
 
 
@@ -482,9 +630,9 @@ class KerasFlow(Dataflow):
             if lowered is not None:
                 return lowered
             spec = TF_FUNCTIONS.get(tf)
-            if spec is not None and call.args and not call.args[0].keyword:
-                tail = self.value(call.args[0].value, env)
-                return self.layers.lower_tf(self._add, spec, call, tail, tf.rsplit(".", 1)[-1])
+            tensor = _tensor_argument(call) if spec is not None else None
+            if tensor is not None:
+                return self.layers.lower_tf(self._add, spec, call, self.value(tensor, env), tf.rsplit(".", 1)[-1], tf)
             if tf in ("tensorflow.concat", "tensorflow.keras.backend.concatenate") and call.args:
                 return [self._add("concat", self.text(call), self.value(call.args[0].value, env), call, cls="concat")]
             if tf == "tensorflow.add" and len(call.args) >= 2:
@@ -493,7 +641,20 @@ class KerasFlow(Dataflow):
         return self.unknown_call(call, env)
 
 
+_TENSOR_KEYWORDS = ("inputs", "features", "logits", "x", "tensor")
+
+
+def _tensor_argument(call: cst.Call) -> cst.BaseExpression | None:
+    """The tensor a TF function applies to: its first positional argument or `inputs=` (`features=`...)."""
+    if call.args and call.args[0].keyword is None and not call.args[0].star:
+        return call.args[0].value
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value in _TENSOR_KEYWORDS:
+            return arg.value
+    return None
+
+
 def keras_graphs(source: SourceFile) -> list[LayerGraph]:
-    if not source.imports.imports_any(("keras", "tensorflow", "tf_keras")):
+    if not source.imports.imports_any(("keras", "tensorflow", "tf_keras", "tf_slim")):
         return []
     return KerasLowering(source).graphs()
