@@ -208,3 +208,25 @@ def test_keras1_pooling_border_mode_and_channels_first_global_pooling():
     # 9 ->(pool 3) 3 ->(pool 3, same) 1 ->(pool 2, valid) 0
     assert codes(code) == [(8, 11, "NN106")]
     assert codes(code.replace("(pool_size=(2, 2), border_mode='valid'", "(pool_size=(2, 2), border_mode='same'")) == []
+
+
+def test_channel_order_named_on_a_tf_keras_layer_or_set_for_the_backend():
+    code = """\
+    import tensorflow as tf
+    from tensorflow.keras import layers
+
+
+    def channels_first():
+        return tf.keras.Sequential([
+            layers.Conv2D(16, 5, activation="relu", data_format="channels_first", input_shape=(3, 8, 8)),
+            layers.Conv2D(32, 5, activation="relu", data_format="channels_first"),
+            layers.GlobalAveragePooling2D(data_format="channels_first"),
+            layers.Dense(10),
+        ])
+    """
+    # 8 -> 4 -> 0 over the last two axes (read channels last, 3x8 would fail at the first conv)
+    assert codes(code) == [(8, 9, "NN106")]
+    backend = code.replace(', data_format="channels_first"', "").replace(
+        "def channels_first():", 'tf.keras.backend.set_image_data_format("channels_first")\n\n\n    def channels_first():')
+    assert codes(backend) == [(11, 9, "NN106")]
+    assert codes(code.replace("(3, 8, 8)", "(3, 12, 12)")) == []

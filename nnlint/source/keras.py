@@ -164,6 +164,10 @@ def _layer_name(qualified: str | None) -> str | None:
     return None
 
 
+def _is_none(expr: cst.BaseExpression | None) -> bool:
+    return isinstance(expr, cst.Name) and expr.value == "None"
+
+
 def _contrib(qualified: str) -> bool:
     return qualified.startswith(CONTRIB_PREFIXES)
 
@@ -251,7 +255,7 @@ class KerasLayers:
     def _normalizer(self, add, call: cst.Call, node: Node) -> Node:
         """contrib `normalizer_fn=`: applied to the layer's output before its activation."""
         expr = self._bound(KerasSpec("linear"), call, skip_first=True).get("normalizer_fn")
-        if expr is None or (isinstance(expr, cst.Name) and expr.value == "None"):
+        if expr is None or _is_none(expr):
             return node
         qualified = _tf_name(self.source.imports.resolve(expr)) or ""
         if qualified.endswith((".batch_norm", ".batch_normalization")):
@@ -319,11 +323,9 @@ class KerasLayers:
             attrs["out_features"] = number("units")
         if spec.op in ("linear", "conv") and isinstance(values.get("use_bias"), bool):
             attrs["bias"] = values["use_bias"]
-        if contrib and spec.op in ("linear", "conv") and any(
-                k in bound and not (isinstance(bound[k], cst.Name) and bound[k].value == "None")
-                for k in ("normalizer_fn",)) or (contrib and values.get("biases_initializer", 0) is None
-                                                   and "biases_initializer" in bound):
-            attrs["bias"] = False  # contrib drops the bias under a normalizer_fn or biases_initializer=None
+        if contrib and spec.op in ("linear", "conv") and (
+                ("normalizer_fn" in bound and not _is_none(bound["normalizer_fn"])) or _is_none(bound.get("biases_initializer"))):
+            attrs["bias"] = False  # contrib drops the bias under a normalizer_fn, or with biases_initializer=None
         if spec.op == "conv":
             if number("filters") is not None:
                 attrs["out_channels"] = number("filters")

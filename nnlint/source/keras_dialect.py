@@ -195,11 +195,3 @@ def kernel_from_keywords(bound: dict[str, cst.BaseExpression]) -> Any:
             values = [literal(bound.get(n)) for n in names]
             return tuple(values) if all(_is_int(v) for v in values) else None
     return None
-
-
-def site_of(bound: dict[str, cst.BaseExpression], *names: str) -> cst.BaseExpression | None:
-    for name in names:
-        if name in bound:
-            return bound[name]
-    return None
-
