@@ -185,3 +185,19 @@ def test_contrib_conv_window_defaults_same_padding():
     # SAME keeps 6, the pool (stride 2 by default) halves it to 3, a VALID 5x5 cannot fit
     assert codes(code) == [(8, 9, "NN106")]
     assert codes(code.replace("padding='VALID'", "padding='SAME'")) == []
+
+
+def test_contrib_bias_and_initializers_in_keras_names():
+    code = """\
+    import tensorflow as tf
+
+
+    def net(x):
+        a = tf.contrib.layers.fully_connected(x, 64, normalizer_fn=tf.contrib.layers.batch_norm)
+        b = tf.contrib.layers.fully_connected(a, 64, biases_initializer=None)
+        return tf.contrib.layers.fully_connected(b, 10, activation_fn=None, normalizer_fn=None)
+    """
+    linear = [n for n in graph_nodes(code) if n.op == "linear"]
+    # a normalizer_fn or biases_initializer=None drops the bias; normalizer_fn=None keeps it
+    assert [n.attrs.get("bias") for n in linear] == [False, False, None]
+    assert [n.attrs["out_features"] for n in linear] == [64, 64, 10]

@@ -324,7 +324,7 @@ class KerasLayers:
         if spec.op in ("linear", "conv") and isinstance(values.get("use_bias"), bool):
             attrs["bias"] = values["use_bias"]
         if contrib and spec.op in ("linear", "conv") and (
-                ("normalizer_fn" in bound and not _is_none(bound["normalizer_fn"])) or _is_none(bound.get("biases_initializer"))):
+                ("normalizer_fn" in bound and not _is_none(bound["normalizer_fn"])) or _is_none(bound.get("bias_initializer"))):
             attrs["bias"] = False  # contrib drops the bias under a normalizer_fn, or with biases_initializer=None
         if spec.op == "conv":
             if number("filters") is not None:

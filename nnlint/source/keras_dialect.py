@@ -166,6 +166,7 @@ _RENAMES = {
     "nb_filter": "filters", "filter_length": "kernel_size", "subsample_length": "strides", "subsample": "strides",
     "border_mode": "padding", "bias": "use_bias", "dim_ordering": "data_format", "pool_length": "pool_size",
     "activation_fn": "activation", "stride": "strides", "decay": "momentum",
+    "weights_initializer": "kernel_initializer", "biases_initializer": "bias_initializer",
 }
 _OP_RENAMES = {
     "linear": {"output_dim": "units", "num_outputs": "units"},
