@@ -25,6 +25,7 @@ import io
 import operator
 import os
 import pickle
+import re
 import shutil
 import sys
 import tempfile
@@ -40,6 +41,11 @@ _MAGIC = b"nnlint-cache-2\n"
 RACY_WINDOW_NS = 2_000_000_000  # above every filesystem's timestamp granularity (FAT: 2 s)
 _SIGNATURE = operator.attrgetter("st_size", "st_mtime_ns", "st_ctime_ns", "st_ino", "st_dev")
 _clock = time.time_ns  # the racy check's "now" (tests move it)
+KEEP_OTHER_BUILDS = 3  # fingerprint folders kept beside the current one (other interpreters, nnlint builds)
+UNUSED_FOR_S = 7 * 24 * 3600  # ... and only while used within this time
+IN_USE_FOR_S = 3600  # a folder used this recently may serve a concurrent run: never removed
+_FINGERPRINT_NAME = re.compile(r"[0-9a-f]{40}")
+_TRASH = ".trash-"
 _TAG = ("Signature: 8a477f597d28d172789f06886806bc55\n"
         "# This file is a cache directory tag created by nnlint.\n"
         "# For information about cache directory tags see https://bford.info/cachedir/\n")
@@ -154,8 +160,10 @@ class Cache:
             fingerprint = environment_fingerprint()
             (base / fingerprint).mkdir(exist_ok=True)
             _write_atomic(base / fingerprint / ".probe", b"")
+            os.utime(base / fingerprint)  # its mtime says when it was last used (prune)
         except OSError as exc:
             raise CacheUnavailable(f"{exc.strerror or exc}" + (f" (os error {exc.errno})" if exc.errno else "")) from None
+        prune(base, fingerprint)
         return cls(str(base), os.path.abspath(root), fingerprint)
 
     def _entry(self, path: str, settings_digest: str) -> Path:
@@ -262,6 +270,35 @@ def _write_atomic(target: Path, blob: bytes) -> None:
         except OSError:
             pass
         raise
+
+
+def prune(base: Path, current: str) -> None:
+    """Remove the folders other fingerprints left (earlier nnlint builds, other interpreters):
+    all but the KEEP_OTHER_BUILDS most recently used, and any unused for UNUSED_FOR_S; never
+    one used in the last IN_USE_FOR_S. A folder's mtime is its last use (Cache.open touches
+    it). Each is renamed away before it is deleted, so two runs never delete one together and a
+    run still using it only loses its cache; nothing here fails the run."""
+    try:
+        with os.scandir(base) as found:
+            folders = [(entry.stat(follow_symlinks=False).st_mtime, entry.name) for entry in found
+                       if entry.name != current and entry.is_dir(follow_symlinks=False)
+                       and (_FINGERPRINT_NAME.fullmatch(entry.name) or entry.name.startswith(_TRASH))]
+    except OSError:
+        return
+    now = time.time()
+    others = sorted((folder for folder in folders if not folder[1].startswith(_TRASH)), reverse=True)
+    for rank, (used, name) in enumerate(others):
+        if now - used < IN_USE_FOR_S or (rank < KEEP_OTHER_BUILDS and now - used < UNUSED_FOR_S):
+            continue
+        trash = base / f"{_TRASH}{name}-{os.getpid()}-{time.time_ns()}"
+        try:
+            os.rename(base / name, trash)
+        except OSError:
+            continue  # another run took it, or the directory may not be changed
+        shutil.rmtree(trash, ignore_errors=True)
+    for used, name in folders:  # what a run that was stopped mid-removal left
+        if name.startswith(_TRASH) and now - used >= IN_USE_FOR_S:
+            shutil.rmtree(base / name, ignore_errors=True)
 
 
 def clear(directory: str) -> bool:

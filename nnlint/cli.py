@@ -1,25 +1,24 @@
 """The command line: `nnlint [check] PATHS`, `nnlint rules`, `nnlint rule CODE`.
 
 Exit codes: 0 nothing found, 1 findings, 2 usage/config/internal error (like ruff).
+
+`nnlint --version` imports only click; each command imports what it needs when it runs.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from nnlint import __version__
-from nnlint.config import Config, ConfigError, discover_config, validate_codes
-from nnlint.engine import FileSettings, Run, RunResult
-from nnlint.progress import Progress
-from nnlint.registry import FRONT_ENDS, all_rules, get_rule
-from nnlint.report import FORMATS, formatter
-from nnlint.selection import resolve_selection
+from nnlint.report import FORMATS
+
+if TYPE_CHECKING:
+    from nnlint.config import Config
+    from nnlint.engine import Run, RunResult
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -33,6 +32,8 @@ def _split(values: tuple[str, ...]) -> list[str] | None:
 
 def _per_file_ignores(values: tuple[str, ...]) -> dict[str, list[str]]:
     """`--per-file-ignores 'tests/*:NN1,NN2'` -> {glob: codes}."""
+    from nnlint.config import ConfigError
+
     table: dict[str, list[str]] = {}
     for value in values:
         glob, sep, codes = value.rpartition(":")
@@ -105,6 +106,9 @@ def main() -> None:
 def check(paths: tuple[str, ...], **opts: Any) -> None:
     """Lint PATHS (files or directories; `-` reads stdin). Default: the current directory,
     unless only --trace/--trace-config is given."""
+    from nnlint.config import ConfigError
+    from nnlint.engine import RunResult
+
     try:
         run, config = _build_run(opts)
         traces = _trace_targets(opts, config)
@@ -150,6 +154,7 @@ def check(paths: tuple[str, ...], **opts: Any) -> None:
 
 
 def _probe_options(opts: dict[str, Any]) -> Any:
+    from nnlint.config import ConfigError
     from nnlint.probe import ProbeOptions, parse_loss
     from nnlint.trace import TraceSpecError
 
@@ -162,6 +167,8 @@ def _probe_options(opts: dict[str, Any]) -> Any:
 
 def _trace_targets(opts: dict[str, Any], config: Config) -> list:
     """The models to trace: --trace values, and the config's `trace` list only with --trace-config."""
+    from nnlint.config import ConfigError
+
     if not opts["trace"] and not opts["trace_config"]:
         if opts["input_shape"] or opts["probe"]:
             raise ConfigError(f"{'--probe' if opts['probe'] else '--input-shape'} needs --trace or --trace-config")
@@ -186,12 +193,19 @@ def _trace_targets(opts: dict[str, Any], config: Config) -> list:
 
 
 def _merged(first: RunResult, second: RunResult) -> RunResult:
+    from nnlint.engine import RunResult
+
     seen = {(d.path, d.cell, d.code, d.span): d for d in first.diagnostics + second.diagnostics}
     return RunResult(sorted(seen.values(), key=lambda d: d.sort_key()), first.files_checked + second.files_checked,
                      first.internal_error or second.internal_error)
 
 
 def _build_run(opts: dict[str, Any]) -> tuple[Run, Config]:
+    from nnlint.config import discover_config, validate_codes
+    from nnlint.engine import FileSettings, Run
+    from nnlint.progress import Progress
+    from nnlint.selection import resolve_selection
+
     config = discover_config(opts["config_file"], opts["isolated"])
     cli = {key: _split(opts[key]) for key in ("select", "extend_select", "ignore", "extend_ignore", "exclude", "extend_exclude")}
     for key in ("select", "extend_select", "ignore", "extend_ignore"):
@@ -257,6 +271,8 @@ def _print(result: RunResult, opts: dict[str, Any], stdin: bytes | None, fixed: 
         click.echo(format_statistics(result.diagnostics), nl=False)
     else:
         source_line = _SourceLines(stdin, opts["stdin_filename"] or "-").line  # read only when a format asks
+        from nnlint.report import formatter
+
         click.echo(formatter(opts["output_format"])(result.diagnostics, show_source=opts["show_source"],
                                                     source_line=source_line, doc_url=doc_url,
                                                     root=_repository_root()), nl=False)
@@ -298,7 +314,7 @@ def _fix(run: Run, result: RunResult, paths: list[str], stdin: bytes | None, opt
     import difflib
 
     from nnlint.editable import editable
-    from nnlint.engine import display_path
+    from nnlint.engine import RunResult, display_path
     from nnlint.files import Unreadable
     from nnlint.fixes import apply_fixes
 
@@ -403,6 +419,8 @@ def _add_noqa(result: RunResult, opts: dict[str, Any]) -> None:
 def _repository_root() -> str:
     """What CI reports (sarif, github, gitlab) make paths relative to: the enclosing git
     checkout, else the current directory."""
+    from pathlib import Path
+
     cwd = Path.cwd()
     return str(next((d for d in (cwd, *cwd.parents) if (d / ".git").exists()), cwd))
 
@@ -439,6 +457,7 @@ class _SourceLines:
 def clean_command(cache_dir: str | None, config_file: str | None, isolated: bool) -> None:
     """Remove the cache directory (only one that nnlint created)."""
     from nnlint.cache import clear
+    from nnlint.config import ConfigError, discover_config
 
     try:
         directory = _cache_directory(cache_dir, discover_config(config_file, isolated))
@@ -453,6 +472,10 @@ def clean_command(cache_dir: str | None, config_file: str | None, isolated: bool
 @click.option("--output-format", type=click.Choice(("text", "json")), default="text", show_default=True)
 def rules_command(output_format: str) -> None:
     """List every rule: code, name, severity, default state, front ends, fixable."""
+    import json
+
+    from nnlint.registry import FRONT_ENDS, all_rules
+
     rows = [
         {"code": r.code, "name": r.name, "severity": r.severity.value, "default": r.default_enabled() or r.code.startswith("NN0"),
          "front_ends": [FRONT_ENDS[f] for f in r.front_ends], "fixable": r.fixable, "summary": r.summary}
@@ -475,6 +498,7 @@ def rules_command(output_format: str) -> None:
 def rule_command(code: str) -> None:
     """Print the page of one rule (why it matters, bad and good examples, options)."""
     from nnlint.docs import rule_page
+    from nnlint.registry import get_rule
 
     rule = get_rule(code)
     if rule is None:

@@ -20,7 +20,6 @@ from nnlint.notebook import NOTEBOOK_SUFFIX, in_cells, read_notebook
 from nnlint.registry import Finding, all_rules
 from nnlint.selection import ignored_codes
 from nnlint.suppress import Suppressions, parse_suppressions
-from nnlint.workers import available_cpus, map_in_processes
 
 PARALLEL_THRESHOLD = 24
 GRAPH_SUFFIXES = (".onnx",)  # linted by the graph front end (nnlint.graph.onnx), not as source
@@ -458,14 +457,20 @@ class Run:
         hits = len(jobs) - len(todo)
         done = (lambda n: self.progress(hits + n, len(jobs))) if self.progress is not None and report else None
         work = [(*jobs[i], self.cache, *looked_up[i][1:]) for i in todo]
-        workers = self.jobs or available_cpus()
-        if workers <= 1 or len(work) < PARALLEL_THRESHOLD:
+        workers = 1
+        if len(work) >= PARALLEL_THRESHOLD:  # (a warm run never imports the process pool)
+            from nnlint.workers import available_cpus
+
+            workers = self.jobs or available_cpus()
+        if workers <= 1:
             computed = []
             for job in work:
                 computed.append(_lint_job(job))
                 if done is not None:
                     done(len(computed))
         else:
+            from nnlint.workers import map_in_processes
+
             computed = map_in_processes(_lint_job, work, workers, done)
         for i, result in zip(todo, computed):
             results[i] = result

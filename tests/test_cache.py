@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -307,3 +308,79 @@ def test_context_files_come_from_the_cache(project, tmp_path, cache_dir):
     assert cold.stdout.startswith("app/train.py:13:16: NN201 ")
     assert nnlint("--cache-dir", cache_dir, "--select", "NN2", "app/train.py", cwd=project.root).stdout == cold.stdout
     assert imports_of("--cache-dir", cache_dir, "--select", "NN2", "app/train.py", cwd=project.root, tmp_path=tmp_path) == []
+
+
+def old_builds(cache_dir, days, first=0):
+    """Fingerprint folders as earlier nnlint builds left them, each last used `days` ago."""
+    folders = []
+    for i, age in enumerate(days, first):
+        folder = Path(cache_dir, f"{i:02d}" + "ab" * 19)
+        (folder / "ab").mkdir(parents=True)
+        (folder / "ab" / ("cd" * 20)).write_bytes(b"nnlint-cache-1\n")
+        used = time.time() - age * 24 * 3600
+        os.utime(folder, (used, used))
+        folders.append(folder)
+    return folders
+
+
+def test_old_builds_folders_are_pruned_keeping_the_three_last_used_within_a_week(project, cache_dir):
+    current = Cache.open(cache_dir, str(project.root))
+    mine = Path(cache_dir, "mine")
+    mine.mkdir()
+    os.utime(mine, (0, 0))
+    folders = old_builds(cache_dir, [1, 2, 3, 4, 8])
+    again = Cache.open(cache_dir, str(project.root))
+    assert again.fingerprint == current.fingerprint
+    assert [f.exists() for f in folders] == [True, True, True, False, False]
+    assert sorted(p.name for p in Path(cache_dir).iterdir()) == sorted(
+        [".gitignore", "CACHEDIR.TAG", current.fingerprint, "mine"] + [f.name for f in folders[:3]])
+    shutil.rmtree(folders[1])
+    shutil.rmtree(folders[2])
+    [older] = old_builds(cache_dir, [9], first=10)  # among the three last used, but not used for a week
+    Cache.open(cache_dir, str(project.root))
+    assert folders[0].exists() and not older.exists()
+
+
+def test_folders_used_in_the_last_hour_are_kept_and_concurrent_runs_prune_together(project, cache_dir):
+    Cache.open(cache_dir, str(project.root))
+    busy = old_builds(cache_dir, [0.01, 0.02, 0.03, 0.04, 0.002])  # maybe serving runs of other builds now
+    Cache.open(cache_dir, str(project.root))
+    assert all(f.exists() for f in busy)
+    for f in busy:
+        shutil.rmtree(f)
+    stale = old_builds(cache_dir, [10] * 6)
+    errors = []
+
+    def run():
+        try:
+            Cache.open(cache_dir, str(project.root))
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and not any(f.exists() for f in stale)
+    assert not [p for p in Path(cache_dir).iterdir() if p.name.startswith(".trash-")]
+
+
+def test_a_cache_whose_old_folders_cannot_be_removed_still_serves_the_run(project, cache_dir, monkeypatch):
+    project("net.py", BUGGY)
+    Cache.open(cache_dir, str(project.root))
+    stale = old_builds(cache_dir, [30])
+    if os.geteuid() == 0:  # root writes through any mode bits: the kernel's refusal, simulated
+        def refused(*args):
+            raise PermissionError(13, "Permission denied")
+
+        monkeypatch.setattr(cache_module.os, "rename", refused)
+    else:
+        os.chmod(cache_dir, 0o555)  # the current folder stays writable: the cache works
+    try:
+        cache = Cache.open(cache_dir, str(project.root))
+        run = Run(FileSettings(resolve_selection(None, [], [], [])), str(project.root), jobs=1, cache=cache)
+        assert [d.code for d in run.lint_paths(["net.py"]).diagnostics] == ["NN101"]
+    finally:
+        os.chmod(cache_dir, 0o755)
+    assert stale[0].exists()

@@ -8,7 +8,6 @@ other encodings, source display, fingerprints), `doc_url` is the config's rule-p
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import os
 from typing import Callable
@@ -61,6 +60,8 @@ def fingerprints(diagnostics: list[Diagnostic], source_line: Callable[..., str |
     (GitLab's `fingerprint`, SARIF's `partialFingerprints`): a hash of the repository path, the
     code, the message and the reported line's stripped text, never the line number, so a finding
     keeps it when lines are added above; identical findings in one file differ by their order."""
+    import hashlib
+
     seen: dict[tuple, int] = {}
     found = []
     for d in diagnostics:
