@@ -415,3 +415,48 @@ def test_one_iteration_loop_does_not_feed_itself():
         model.add(layers.Dense(1))
     """
     assert only(code, "NN101") == []
+
+
+# -- a layer list grown by .append in __init__ (branches and loops followed per path) ----------
+APPENDED = """\
+import tensorflow as tf
+from tensorflow.keras import layers
+
+
+class Tower(tf.keras.Model):
+    def __init__(self, widths=(64, 32), rate=0.3, norm=True):
+        super().__init__()
+        self.stack = [layers.Dense(widths[0], activation="relu")]
+        for width in widths[1:]:
+            if rate:
+                self.stack.append(layers.Dropout(rate))
+            if norm:
+                self.stack.append(layers.BatchNormalization())
+            self.stack.append(layers.Dense(width, activation="relu"))
+        self.stack.append(layers.Dense(1))
+
+    def call(self, x, training=False):
+        for layer in self.stack:
+            x = layer(x, training=training)
+        return x
+"""
+
+
+def test_list_grown_by_optional_appends_fires_on_the_path_with_both():
+    assert only(APPENDED, "NN101") == [(11, 35, "NN101")]
+
+
+def test_list_grown_on_exclusive_branches_is_clean():
+    code = APPENDED.replace("            if norm:\n", "            else:\n")
+    assert only(code, "NN101") == []
+
+
+def test_list_with_an_append_the_analysis_cannot_follow_is_unknown():
+    # a Dense appended elsewhere may sit between the two: say nothing
+    code = APPENDED.replace("    def call(self, x, training=False):\n",
+                            "    def build(self, input_shape):\n        self.stack.append(layers.Dense(8))\n\n"
+                            "    def call(self, x, training=False):\n")
+    assert only(code, "NN101") == []
+    inserted = APPENDED.replace("        self.stack.append(layers.Dense(1))\n",
+                                "        self.stack.append(layers.Dense(1))\n        self.stack.insert(1, layers.Dense(8))\n")
+    assert only(inserted, "NN101") == []

@@ -41,10 +41,15 @@ class _Unsure(Exception):
 
 
 class Growth:
-    def __init__(self, target: str) -> None:
+    """method: "add" for a Sequential, "append" for a plain list of layers."""
+
+    def __init__(self, target: str, method: str = "add") -> None:
         self.target = target
+        self.method = method
         self.head = target.split(".")[0]
         self.conditions: dict[str, frozenset[str]] = {}  # condition text -> the names it reads
+        self.seen: set[int] = set()  # id() of the `.add`/`.append` calls followed
+        self.complete = False  # every statement was followed (none stopped the analysis)
 
     def after(self, stmts: Sequence[cst.BaseStatement]) -> list[list[cst.BaseExpression]]:
         """The layers each path adds, up to the first statement the analysis stops at."""
@@ -53,7 +58,8 @@ class Growth:
             try:
                 variants = self.statement(stmt, variants, frozenset())
             except _Unsure:
-                break
+                return [v.layers for v in variants]
+        self.complete = True
         return [v.layers for v in variants]
 
     # -- statements ------------------------------------------------------------------------
@@ -131,15 +137,21 @@ class Growth:
         if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1 or not isinstance(stmt.body[0], cst.Expr):
             return None
         call = stmt.body[0].value
-        if isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and call.func.attr.value == "add" \
+        if isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and call.func.attr.value == self.method \
                 and len(call.args) >= 1 and not call.args[0].keyword and not call.args[0].star \
                 and dotted_name(call.func.value) == self.target:
+            self.seen.add(id(call))
             return call.args[0].value
         return None
 
     def mentions(self, node: cst.CSTNode) -> bool:
+        """Whether `node` reads the model: its name (`model`), or for an attribute target
+        (`self.blocks`) that attribute."""
+        dotted = "." in self.target
         for n in walk(node):
-            if isinstance(n, cst.Name) and n.value == self.head:
+            if not dotted and isinstance(n, cst.Name) and n.value == self.head:
+                return True
+            if dotted and isinstance(n, cst.Attribute) and dotted_name(n) == self.target:
                 return True
         return False
 
