@@ -11,8 +11,8 @@ The analysis stops (the model's layers end there, as when the model is used) whe
 be one that no run takes: a condition that shares a name with a different earlier condition
 (`if n > 1` ... `if n > 2`), a condition inside a loop that reads the loop variable or a name the
 loop assigns, a `break`/`continue`/`return`/`raise` among the adds, any other statement that
-mentions the model, or more than MAX_VARIANTS paths. Statements that do not mention the model
-are skipped.
+mentions the model, more than MAX_VARIANTS paths, or past MAX_STATEMENTS statements. Statements
+that do not mention the model are skipped.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from nnlint.source.literals import literal
 from nnlint.source.walk import walk
 
 MAX_VARIANTS = 8
+MAX_STATEMENTS = 300  # statements examined after the model is built (bounded time on long modules)
 
 
 @dataclass
@@ -50,6 +51,7 @@ class Growth:
         self.conditions: dict[str, frozenset[str]] = {}  # condition text -> the names it reads
         self.seen: set[int] = set()  # id() of the `.add`/`.append` calls followed
         self.complete = False  # every statement was followed (none stopped the analysis)
+        self.examined = 0
 
     def after(self, stmts: Sequence[cst.BaseStatement]) -> list[list[cst.BaseExpression]]:
         """The layers each path adds, up to the first statement the analysis stops at."""
@@ -64,6 +66,9 @@ class Growth:
 
     # -- statements ------------------------------------------------------------------------
     def statement(self, stmt: cst.BaseStatement, variants: list[Variant], loop_names: frozenset[str]) -> list[Variant]:
+        self.examined += 1
+        if self.examined > MAX_STATEMENTS:
+            raise _Unsure
         added = self.added(stmt)
         if added is not None:
             for v in variants:
