@@ -3,8 +3,9 @@ the layers their methods assign to `self`, applied by `call()`, lowered to one l
 
 What `self.<attr>` may hold, when the class assigns it exactly once (in `__init__` or `build`)
 and never mutates it (`self.attr.append(...)`, `self.attr[i] = ...`, `+=`): a Keras layer; a
-list/tuple/dict of layers (`self.blocks = [Dense(64), Dropout(0.5)]`) applied in a loop
-(`for layer in self.blocks: x = layer(x)`, unrolled once per element) or by literal index;
+list/tuple/dict of layers (`self.blocks = [Dense(64), Dropout(0.5)]`, also grown by
+`self.blocks.append(...)` right after it in `__init__`, followed per path by keras_adds) applied in
+a loop (`for layer in self.blocks: x = layer(x)`, unrolled once per element) or by literal index;
 a `keras.Sequential([...])` (grown by straight-line `.add` after it) whose layers are lowered
 in place; an instance of another subclassed Layer/Model of the same file, whose `call()` is
 lowered inline (its nodes carry attrs["via"], so a finding that crosses the call is reported
