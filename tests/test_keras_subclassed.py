@@ -460,3 +460,27 @@ def test_list_with_an_append_the_analysis_cannot_follow_is_unknown():
     inserted = APPENDED.replace("        self.stack.append(layers.Dense(1))\n",
                                 "        self.stack.append(layers.Dense(1))\n        self.stack.insert(1, layers.Dense(8))\n")
     assert only(inserted, "NN101") == []
+
+
+def test_sequential_attribute_grown_by_add_in_a_loop_is_lowered_per_path():
+    code = """\
+        import tensorflow as tf
+
+
+        class Encoder(tf.keras.Model):
+            def __init__(self, depth=3, rate=0.2):
+                super().__init__()
+                self.body = tf.keras.Sequential()
+                for _ in range(depth):
+                    self.body.add(tf.keras.layers.Dense(64, activation="relu"))
+                    self.body.add(tf.keras.layers.Dropout(rate))
+                self.norm = tf.keras.layers.BatchNormalization()
+
+            def call(self, x, training=False):
+                return self.norm(self.body(x, training=training), training=training)
+    """
+    assert only(code, "NN101") == [(10, 27, "NN101")]
+    learned_last = code.replace("                self.norm = tf.keras.layers.BatchNormalization()\n",
+                                "                self.body.add(tf.keras.layers.Dense(64))\n"
+                                "                self.norm = tf.keras.layers.BatchNormalization()\n")
+    assert only(learned_last, "NN101") == []

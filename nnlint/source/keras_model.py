@@ -27,6 +27,7 @@ from nnlint.graph import LayerGraph, Node
 from nnlint.source import SourceFile
 from nnlint.source.functional import Ref, _body
 from nnlint.source.functional import _join_into
+from nnlint.source.functional import _unique as _unique_nodes
 from nnlint.source.keras import SEQUENTIALS, SUBCLASS_BASES, KerasFlow
 from nnlint.source.keras_adds import Growth
 from nnlint.source.literals import call_arguments, literal
@@ -49,6 +50,15 @@ class LayerList(Ref):
     elements: list[cst.BaseExpression]
     keys: list[Any]
     variants: list[list[cst.BaseExpression]] | None = None
+
+
+@dataclass
+class GrownSequential(Ref):
+    """`self.seq = keras.Sequential([...])` grown by `self.seq.add(...)` right after it in
+    `__init__`: the layer lists the paths build (keras_adds)."""
+
+    name: str
+    variants: list[list[cst.BaseExpression]]
 
 
 @dataclass
@@ -137,6 +147,7 @@ class KerasClasses:
         assigned: dict[str, list[tuple[cst.BaseExpression, str, Sequence[cst.BaseStatement], int]]] = {}
         mutated: set[str] = set()
         appended: dict[str, set[int]] = {}  # `self.attr.append(layer)` statements
+        added: dict[str, set[int]] = {}  # `self.attr.add(layer)` statements
         for name, func in _methods(cls).items():
             for stmt_list in [b.body for b in walk(func) if isinstance(b, cst.IndentedBlock)]:
                 for index, stmt in enumerate(stmt_list):
@@ -146,6 +157,9 @@ class KerasClasses:
                         for attr, value in _self_assignments(small):
                             assigned.setdefault(attr, []).append((value, name, stmt_list, index))
                         append = _self_append(small) if len(stmt.body) == 1 else None
+                        if append is not None and append[2] == "add":
+                            added.setdefault(append[0], set()).add(id(append[1]))
+                            continue
                         if append is not None:
                             appended.setdefault(append[0], set()).add(id(append[1]))
                         else:
@@ -159,8 +173,10 @@ class KerasClasses:
             held = self._held(attr, value, cls)
             if attr in appended:
                 held = _grown(held, stmt_list[index + 1:], appended[attr])
+            if attr in added:
+                held = _grown_sequential(held, f"self.{attr}", stmt_list[index + 1:], added[attr], self.source)
             table[attr] = held
-        for attr in (mutated | set(appended)) - set(assigned):
+        for attr in (mutated | set(appended) | set(added)) - set(assigned):
             table[attr] = None
         return table
 
@@ -216,14 +232,28 @@ def _self_assignments(small: cst.BaseSmallStatement) -> list[tuple[str, cst.Base
     return found
 
 
-def _self_append(small: cst.BaseSmallStatement) -> tuple[str, cst.Call] | None:
-    """(attr, call) of the statement `self.attr.append(layer)`."""
+def _self_append(small: cst.BaseSmallStatement) -> tuple[str, cst.Call, str] | None:
+    """(attr, call, method) of the statement `self.attr.append(layer)` or `self.attr.add(layer)`."""
     call = small.value if isinstance(small, cst.Expr) else None
-    if isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and call.func.attr.value == "append":
+    if isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and call.func.attr.value in ("append", "add"):
         attr = _self_attr(call.func.value)
         if attr:
-            return attr, call
+            return attr, call, call.func.attr.value
     return None
+
+
+def _grown_sequential(held: Any, name: str, after: Sequence[cst.BaseStatement], adds: set[int],
+                      source: SourceFile) -> GrownSequential | None:
+    """A Sequential attribute grown by `.add` right after it: its layers on each path; unknown
+    unless every `.add` of the class is on those paths and nothing stopped the analysis."""
+    if not isinstance(held, cst.Call) or source.imports.resolve(held.func) not in SEQUENTIALS:
+        return None
+    start = _listed_layers(held)
+    growth = Growth(name, "add")
+    variants = growth.after(after)
+    if start is None or not growth.complete or growth.seen != adds or not variants:
+        return None
+    return GrownSequential(name, [start + more for more in variants])
 
 
 def _grown(held: Any, after: Sequence[cst.BaseStatement], appends: set[int]) -> LayerList | None:
@@ -303,6 +333,11 @@ class SubclassFlow(KerasFlow):
 
     def call(self, call: cst.Call, env: dict[str, Any]) -> Any:
         func = call.func
+        owner = env.get(func.value.value) if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) else None
+        if isinstance(owner, SelfTable) and isinstance(owner.layers.get(func.attr.value), GrownSequential):
+            grown = owner.layers[func.attr.value]
+            inputs = [n for a in call.args if a.keyword is None and not a.star for n in self.value(a.value, env)]
+            return _unique_nodes([n for entries in grown.variants for n in self.lower_entries(entries, inputs)])
         held = self.held(func, env)
         if held is not None:
             return self.apply(held, call, env)
@@ -371,6 +406,9 @@ class SubclassFlow(KerasFlow):
         entries = _listed_layers(ctor)
         if entries is None:
             return self.opaque(ctor, inputs)
+        return self.lower_entries(entries, inputs)
+
+    def lower_entries(self, entries: list[cst.BaseExpression], inputs: list[Node]) -> list[Node]:
         start = len(self.graph.nodes)
         tail = list(inputs)
         for entry in entries:
