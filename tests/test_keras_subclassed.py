@@ -415,3 +415,72 @@ def test_one_iteration_loop_does_not_feed_itself():
         model.add(layers.Dense(1))
     """
     assert only(code, "NN101") == []
+
+
+# -- a layer list grown by .append in __init__ (branches and loops followed per path) ----------
+APPENDED = """\
+import tensorflow as tf
+from tensorflow.keras import layers
+
+
+class Tower(tf.keras.Model):
+    def __init__(self, widths=(64, 32), rate=0.3, norm=True):
+        super().__init__()
+        self.stack = [layers.Dense(widths[0], activation="relu")]
+        for width in widths[1:]:
+            if rate:
+                self.stack.append(layers.Dropout(rate))
+            if norm:
+                self.stack.append(layers.BatchNormalization())
+            self.stack.append(layers.Dense(width, activation="relu"))
+        self.stack.append(layers.Dense(1))
+
+    def call(self, x, training=False):
+        for layer in self.stack:
+            x = layer(x, training=training)
+        return x
+"""
+
+
+def test_list_grown_by_optional_appends_fires_on_the_path_with_both():
+    assert only(APPENDED, "NN101") == [(11, 35, "NN101")]
+
+
+def test_list_grown_on_exclusive_branches_is_clean():
+    code = APPENDED.replace("            if norm:\n", "            else:\n")
+    assert only(code, "NN101") == []
+
+
+def test_list_with_an_append_the_analysis_cannot_follow_is_unknown():
+    # a Dense appended elsewhere may sit between the two: say nothing
+    code = APPENDED.replace("    def call(self, x, training=False):\n",
+                            "    def build(self, input_shape):\n        self.stack.append(layers.Dense(8))\n\n"
+                            "    def call(self, x, training=False):\n")
+    assert only(code, "NN101") == []
+    inserted = APPENDED.replace("        self.stack.append(layers.Dense(1))\n",
+                                "        self.stack.append(layers.Dense(1))\n        self.stack.insert(1, layers.Dense(8))\n")
+    assert only(inserted, "NN101") == []
+
+
+def test_sequential_attribute_grown_by_add_in_a_loop_is_lowered_per_path():
+    code = """\
+        import tensorflow as tf
+
+
+        class Encoder(tf.keras.Model):
+            def __init__(self, depth=3, rate=0.2):
+                super().__init__()
+                self.body = tf.keras.Sequential()
+                for _ in range(depth):
+                    self.body.add(tf.keras.layers.Dense(64, activation="relu"))
+                    self.body.add(tf.keras.layers.Dropout(rate))
+                self.norm = tf.keras.layers.BatchNormalization()
+
+            def call(self, x, training=False):
+                return self.norm(self.body(x, training=training), training=training)
+    """
+    assert only(code, "NN101") == [(10, 27, "NN101")]
+    learned_last = code.replace("                self.norm = tf.keras.layers.BatchNormalization()\n",
+                                "                self.body.add(tf.keras.layers.Dense(64))\n"
+                                "                self.norm = tf.keras.layers.BatchNormalization()\n")
+    assert only(learned_last, "NN101") == []

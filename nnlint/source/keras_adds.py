@@ -11,8 +11,8 @@ The analysis stops (the model's layers end there, as when the model is used) whe
 be one that no run takes: a condition that shares a name with a different earlier condition
 (`if n > 1` ... `if n > 2`), a condition inside a loop that reads the loop variable or a name the
 loop assigns, a `break`/`continue`/`return`/`raise` among the adds, any other statement that
-mentions the model, or more than MAX_VARIANTS paths. Statements that do not mention the model
-are skipped.
+mentions the model, more than MAX_VARIANTS paths, or past MAX_STATEMENTS statements. Statements
+that do not mention the model are skipped.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from nnlint.source.literals import literal
 from nnlint.source.walk import walk
 
 MAX_VARIANTS = 8
+MAX_STATEMENTS = 300  # statements examined after the model is built (bounded time on long modules)
 
 
 @dataclass
@@ -41,10 +42,16 @@ class _Unsure(Exception):
 
 
 class Growth:
-    def __init__(self, target: str) -> None:
+    """method: "add" for a Sequential, "append" for a plain list of layers."""
+
+    def __init__(self, target: str, method: str = "add") -> None:
         self.target = target
+        self.method = method
         self.head = target.split(".")[0]
         self.conditions: dict[str, frozenset[str]] = {}  # condition text -> the names it reads
+        self.seen: set[int] = set()  # id() of the `.add`/`.append` calls followed
+        self.complete = False  # every statement was followed (none stopped the analysis)
+        self.examined = 0
 
     def after(self, stmts: Sequence[cst.BaseStatement]) -> list[list[cst.BaseExpression]]:
         """The layers each path adds, up to the first statement the analysis stops at."""
@@ -53,11 +60,15 @@ class Growth:
             try:
                 variants = self.statement(stmt, variants, frozenset())
             except _Unsure:
-                break
+                return [v.layers for v in variants]
+        self.complete = True
         return [v.layers for v in variants]
 
     # -- statements ------------------------------------------------------------------------
     def statement(self, stmt: cst.BaseStatement, variants: list[Variant], loop_names: frozenset[str]) -> list[Variant]:
+        self.examined += 1
+        if self.examined > MAX_STATEMENTS:
+            raise _Unsure
         added = self.added(stmt)
         if added is not None:
             for v in variants:
@@ -131,15 +142,21 @@ class Growth:
         if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1 or not isinstance(stmt.body[0], cst.Expr):
             return None
         call = stmt.body[0].value
-        if isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and call.func.attr.value == "add" \
+        if isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and call.func.attr.value == self.method \
                 and len(call.args) >= 1 and not call.args[0].keyword and not call.args[0].star \
                 and dotted_name(call.func.value) == self.target:
+            self.seen.add(id(call))
             return call.args[0].value
         return None
 
     def mentions(self, node: cst.CSTNode) -> bool:
+        """Whether `node` reads the model: its name (`model`), or for an attribute target
+        (`self.blocks`) that attribute."""
+        dotted = "." in self.target
         for n in walk(node):
-            if isinstance(n, cst.Name) and n.value == self.head:
+            if not dotted and isinstance(n, cst.Name) and n.value == self.head:
+                return True
+            if dotted and isinstance(n, cst.Attribute) and dotted_name(n) == self.target:
                 return True
         return False
 

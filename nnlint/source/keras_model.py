@@ -3,8 +3,9 @@ the layers their methods assign to `self`, applied by `call()`, lowered to one l
 
 What `self.<attr>` may hold, when the class assigns it exactly once (in `__init__` or `build`)
 and never mutates it (`self.attr.append(...)`, `self.attr[i] = ...`, `+=`): a Keras layer; a
-list/tuple/dict of layers (`self.blocks = [Dense(64), Dropout(0.5)]`) applied in a loop
-(`for layer in self.blocks: x = layer(x)`, unrolled once per element) or by literal index;
+list/tuple/dict of layers (`self.blocks = [Dense(64), Dropout(0.5)]`, also grown by
+`self.blocks.append(...)` right after it in `__init__`, followed per path by keras_adds) applied in
+a loop (`for layer in self.blocks: x = layer(x)`, unrolled once per element) or by literal index;
 a `keras.Sequential([...])` (grown by straight-line `.add` after it) whose layers are lowered
 in place; an instance of another subclassed Layer/Model of the same file, whose `call()` is
 lowered inline (its nodes carry attrs["via"], so a finding that crosses the call is reported
@@ -18,14 +19,17 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence
 
 from nnlint import lazy_libcst as cst
 
 from nnlint.graph import LayerGraph, Node
 from nnlint.source import SourceFile
 from nnlint.source.functional import Ref, _body
+from nnlint.source.functional import _join_into
+from nnlint.source.functional import _unique as _unique_nodes
 from nnlint.source.keras import SEQUENTIALS, SUBCLASS_BASES, KerasFlow
+from nnlint.source.keras_adds import Growth
 from nnlint.source.literals import call_arguments, literal
 from nnlint.source.walk import walk
 
@@ -38,11 +42,23 @@ _LAYER_METHODS = ("__init__", "build")
 
 @dataclass
 class LayerList(Ref):
-    """`self.blocks = [Dense(64), Dropout(0.5)]` (a list, tuple or dict of layer expressions)."""
+    """`self.blocks = [Dense(64), Dropout(0.5)]` (a list, tuple or dict of layer expressions).
+    variants: the lists the paths through `self.blocks.append(...)` calls after it build
+    (keras_adds), when there are any; elements/keys: the list when it has one value."""
 
     name: str
     elements: list[cst.BaseExpression]
     keys: list[Any]
+    variants: list[list[cst.BaseExpression]] | None = None
+
+
+@dataclass
+class GrownSequential(Ref):
+    """`self.seq = keras.Sequential([...])` grown by `self.seq.add(...)` right after it in
+    `__init__`: the layer lists the paths build (keras_adds)."""
+
+    name: str
+    variants: list[list[cst.BaseExpression]]
 
 
 @dataclass
@@ -128,29 +144,43 @@ class KerasClasses:
 
     def _own_table(self, cls: cst.ClassDef) -> dict[str, Any]:
         """The class's own `self.<attr> = ...` (None: assigned but unknown, or mutated)."""
-        assigned: dict[str, list[tuple[cst.BaseExpression, str, cst.CSTNode]]] = {}
+        assigned: dict[str, list[tuple[cst.BaseExpression, str, Sequence[cst.BaseStatement], int]]] = {}
         mutated: set[str] = set()
+        appended: dict[str, set[int]] = {}  # `self.attr.append(layer)` statements
+        added: dict[str, set[int]] = {}  # `self.attr.add(layer)` statements
         for name, func in _methods(cls).items():
             for stmt_list in [b.body for b in walk(func) if isinstance(b, cst.IndentedBlock)]:
-                for stmt in stmt_list:
+                for index, stmt in enumerate(stmt_list):
                     if not isinstance(stmt, cst.SimpleStatementLine):
                         continue
                     for small in stmt.body:
                         for attr, value in _self_assignments(small):
-                            assigned.setdefault(attr, []).append((value, name, stmt))
-                        mutated |= _self_mutations(small)
+                            assigned.setdefault(attr, []).append((value, name, stmt_list, index))
+                        append = _self_append(small) if len(stmt.body) == 1 else None
+                        if append is not None and append[2] == "add":
+                            added.setdefault(append[0], set()).add(id(append[1]))
+                            continue
+                        if append is not None:
+                            appended.setdefault(append[0], set()).add(id(append[1]))
+                        else:
+                            mutated |= _self_mutations(small)
         table: dict[str, Any] = {}
         for attr, values in assigned.items():
             if len(values) != 1 or attr in mutated or values[0][1] not in _LAYER_METHODS or values[0][0] is None:
                 table[attr] = None
                 continue
-            value, method, stmt = values[0]
-            table[attr] = self._held(attr, value, stmt, cls)
-        for attr in mutated - set(assigned):
+            value, method, stmt_list, index = values[0]
+            held = self._held(attr, value, cls)
+            if attr in appended:
+                held = _grown(held, stmt_list[index + 1:], appended[attr])
+            if attr in added:
+                held = _grown_sequential(held, f"self.{attr}", stmt_list[index + 1:], added[attr], self.source)
+            table[attr] = held
+        for attr in (mutated | set(appended) | set(added)) - set(assigned):
             table[attr] = None
         return table
 
-    def _held(self, attr: str, value: cst.BaseExpression, stmt: cst.CSTNode, cls: cst.ClassDef) -> Any:
+    def _held(self, attr: str, value: cst.BaseExpression, cls: cst.ClassDef) -> Any:
         name = f"self.{attr}"
         if isinstance(value, (cst.List, cst.Tuple)):
             if any(isinstance(e, cst.StarredElement) for e in value.elements):
@@ -200,6 +230,46 @@ def _self_assignments(small: cst.BaseSmallStatement) -> list[tuple[str, cst.Base
         if attr:
             found.append((attr, small.value))
     return found
+
+
+def _self_append(small: cst.BaseSmallStatement) -> tuple[str, cst.Call, str] | None:
+    """(attr, call, method) of the statement `self.attr.append(layer)` or `self.attr.add(layer)`."""
+    call = small.value if isinstance(small, cst.Expr) else None
+    if isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and call.func.attr.value in ("append", "add"):
+        attr = _self_attr(call.func.value)
+        if attr:
+            return attr, call, call.func.attr.value
+    return None
+
+
+def _grown_sequential(held: Any, name: str, after: Sequence[cst.BaseStatement], adds: set[int],
+                      source: SourceFile) -> GrownSequential | None:
+    """A Sequential attribute grown by `.add` right after it: its layers on each path; unknown
+    unless every `.add` of the class is on those paths and nothing stopped the analysis."""
+    if not isinstance(held, cst.Call) or source.imports.resolve(held.func) not in SEQUENTIALS:
+        return None
+    start = _listed_layers(held)
+    growth = Growth(name, "add")
+    variants = growth.after(after)
+    if start is None or not growth.complete or growth.seen != adds or not variants:
+        return None
+    return GrownSequential(name, [start + more for more in variants])
+
+
+def _grown(held: Any, after: Sequence[cst.BaseStatement], appends: set[int]) -> LayerList | None:
+    """A list literal grown by `self.attr.append(...)` in the statements after it: the list each
+    path builds (keras_adds). Unknown unless every append of the class is on those paths and
+    nothing stopped the analysis (a layer left out would join its neighbours falsely)."""
+    if not isinstance(held, LayerList) or held.keys != list(range(len(held.elements))):
+        return None
+    growth = Growth(held.name, "append")
+    variants = growth.after(after)
+    if not growth.complete or growth.seen != appends or not variants:
+        return None
+    lists = [held.elements + added for added in variants]
+    if len(lists) == 1:
+        return LayerList(held.name, lists[0], list(range(len(lists[0]))))
+    return LayerList(held.name, [], [], lists)
 
 
 def _self_mutations(small: cst.BaseSmallStatement) -> set[str]:
@@ -263,6 +333,11 @@ class SubclassFlow(KerasFlow):
 
     def call(self, call: cst.Call, env: dict[str, Any]) -> Any:
         func = call.func
+        owner = env.get(func.value.value) if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) else None
+        if isinstance(owner, SelfTable) and isinstance(owner.layers.get(func.attr.value), GrownSequential):
+            grown = owner.layers[func.attr.value]
+            inputs = [n for a in call.args if a.keyword is None and not a.star for n in self.value(a.value, env)]
+            return _unique_nodes([n for entries in grown.variants for n in self.lower_entries(entries, inputs)])
         held = self.held(func, env)
         if held is not None:
             return self.apply(held, call, env)
@@ -331,6 +406,9 @@ class SubclassFlow(KerasFlow):
         entries = _listed_layers(ctor)
         if entries is None:
             return self.opaque(ctor, inputs)
+        return self.lower_entries(entries, inputs)
+
+    def lower_entries(self, entries: list[cst.BaseExpression], inputs: list[Node]) -> list[Node]:
         start = len(self.graph.nodes)
         tail = list(inputs)
         for entry in entries:
@@ -387,17 +465,40 @@ class SubclassFlow(KerasFlow):
                     and len(it.args) == 1 and isinstance(target, cst.Tuple) and len(target.elements) == 2:
                 it, counter, target = it.args[0].value, target.elements[0].value, target.elements[1].value
             container = self.container(it, env)
-            if container is not None and isinstance(target, cst.Name) and container.elements:
-                for index, element in enumerate(container.elements[:MAX_UNROLL]):
-                    if counter is not None:
-                        self.bind_unknown(counter, env)
-                    env[target.value] = Element(element, f"'{container.name}[{container.keys[index]!r}]'", True)
-                    if self.block(_body(stmt), env):
-                        return True
-                if stmt.orelse is not None:
-                    self.block(_body(stmt.orelse), env)
+            if container is not None and isinstance(target, cst.Name) and container.variants:
+                # one list per path that built it: each unrolled from the same start, then joined
+                start, joined, left = dict(env), None, True
+                for elements in container.variants:
+                    branch = dict(start)
+                    if self.unroll(stmt, target, counter, LayerList(container.name, elements,
+                                                                    list(range(len(elements)))), branch):
+                        continue
+                    left = False
+                    if joined is None:
+                        joined = branch
+                    else:
+                        _join_into(joined, branch, False)
+                if left:
+                    return True
+                env.clear()
+                env.update(joined or start)
                 return False
+            if container is not None and isinstance(target, cst.Name) and container.elements:
+                return self.unroll(stmt, target, counter, container, env)
         return super().loop(stmt, env)
+
+    def unroll(self, stmt: cst.For, target: cst.Name, counter: cst.BaseExpression | None, container: LayerList,
+               env: dict[str, Any]) -> bool:
+        """The loop body once per element, the loop variable bound to it; True when it always leaves."""
+        for index, element in enumerate(container.elements[:MAX_UNROLL]):
+            if counter is not None:
+                self.bind_unknown(counter, env)
+            env[target.value] = Element(element, f"'{container.name}[{container.keys[index]!r}]'", True)
+            if self.block(_body(stmt), env):
+                return True
+        if stmt.orelse is not None:
+            self.block(_body(stmt.orelse), env)
+        return False
 
 
 def _listed_layers(ctor: cst.Call) -> list[cst.BaseExpression] | None:
