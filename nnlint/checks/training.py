@@ -46,7 +46,7 @@ class RnnWithoutGradientClipping(TrainingRule):
     name = "rnn-without-gradient-clipping"
     summary = "A recurrent model is trained without gradient clipping."
     kind = "project"
-    requires = (("backward", "fit(", ".train("),)
+    requires = (("backward", "fit(", ".train(", "apply_gradients", "fit_generator(", "train_on_batch("),)
 
     def check(self, project: Project, options: dict[str, Any]) -> Iterator[Finding]:
         findings = []
@@ -56,7 +56,14 @@ class RnnWithoutGradientClipping(TrainingRule):
                 continue
             facts = data.facts
             for loop in facts.loops:
-                if loop.of("clip") or not _recurrent(project, path, loop.models):
+                if loop.of("clip") or loop.optimizer_clips is not False or not _recurrent(project, path, loop.models):
+                    continue
+                if loop.framework == "tf":
+                    findings.append(self.report(
+                        At(path, loop.of("step")[0].span),
+                        f"{_model_label(loop.models)} contains a recurrent layer and this loop applies its gradients "
+                        "without clipping; clip them first (grads, _ = tf.clip_by_global_norm(grads, max_norm)) or "
+                        "give the optimizer global_clipnorm= (exploding gradients)"))
                     continue
                 # with a GradScaler the gradients are scaled until unscale_: clipping them as they are is NN303
                 where = ("after scaler.unscale_(optimizer), before scaler.step(optimizer)" if loop.scaler
@@ -69,6 +76,8 @@ class RnnWithoutGradientClipping(TrainingRule):
             for fw in facts.frameworks:
                 if fw.clips is not False or not _recurrent(project, path, fw.models):
                     continue
+                if fw.kind == "keras" and _own_train_step(project, path, fw.models):
+                    continue  # fit runs the imported class's train_step: that loop is checked where it is
                 how = {"lightning": "pass gradient_clip_val= to the Trainer",
                        "d2l": "pass gradient_clip_val= to d2l.Trainer",
                        "hf": "keep TrainingArguments' default max_grad_norm=1.0",
@@ -86,6 +95,18 @@ def _recurrent(project: Project, path: str, models: list[Model] | None) -> bool:
     if not models:
         return False
     return all("rnn" in _ops(project, path, m) for m in models)
+
+
+def _own_train_step(project: Project, path: str, models: list[Model]) -> bool:
+    """Some imported project class the model is built from overrides train_step."""
+    for model in models:
+        for ext in model.external:
+            symbol = project.resolve(path, ext)
+            data = project.files[symbol.path].extra.get("training") if symbol and symbol.kind == "class" else None
+            summary = data.classes.get(symbol.name) if data is not None else None
+            if summary is not None and summary.train_step:
+                return True
+    return False
 
 
 def _class_ops(project: Project, path: str, dotted: str, depth: int) -> frozenset[str]:
@@ -187,8 +208,8 @@ class MissingZeroGrad(TrainingRule):
         findings = []
         facts = training_facts(source)
         for loop in facts.loops if not facts.other_framework else ():
-            if loop.kind == "function" or loop.of("zero_grad"):
-                continue
+            if loop.kind == "function" or loop.of("zero_grad") or loop.framework == "tf":
+                continue  # TF2 GradientTape loops compute fresh gradients every step: nothing accumulates
             if all(b.detail == "distributed" for b in loop.of("backward")):
                 continue  # distributed autograd: gradients live in the iteration's context, nothing to zero
             backward = loop.of("backward")[0]

@@ -34,6 +34,7 @@ from nnlint.source.imports import dotted_name
 from nnlint.source.index import Scope
 from nnlint.source.literals import literal
 from nnlint.source.torch_nn import layer_spec
+from nnlint.source.tf_training import KERAS_FITS, TF_CLIPS, KerasTraining, gradient_names, mentions
 from nnlint.source.walk import collect, walk
 
 # ---------------------------------------------------------------------------------------------
@@ -85,6 +86,8 @@ class Loop:
     scaler: bool = False  # a GradScaler scales the loss in this loop
     optimizer_sites: tuple[Span, ...] = ()  # constructions of the optimizers stepped here
     reachable_from_main: bool = False
+    framework: str = "torch"  # "tf": a GradientTape loop (tape.gradient, optimizer.apply_gradients)
+    optimizer_clips: bool | None = False  # TF: the optimizer clips (clipnorm=...); None: unknown
 
     def of(self, *kinds: str) -> list[Event]:
         return [e for e in self.events if e.kind in kinds]
@@ -197,7 +200,7 @@ def library_model_ops(qualified: str) -> frozenset[str] | None:
 SEED_CALLS = re.compile(r"(manual_seed|seed_everything|set_seed|set_random_seed|random\.seed|seed_all|fix_seed|setup_seed|init_seed)")
 TRACKERS = ("comet_ml", "wandb", "mlflow", "SummaryWriter", "aim", "neptune", "clearml", "tensorboardX",
             "torch.utils.tensorboard", "lightning.pytorch.loggers", "pytorch_lightning.loggers", "dvclive",
-            "keras.callbacks.TensorBoard", "keras.callbacks.CSVLogger", "swanlab", "trackio")
+            "keras.callbacks.TensorBoard", "keras.callbacks.CSVLogger", "swanlab", "trackio", "tensorflow.summary")
 SCHEDULE_NAMES = re.compile(r"(lr_scheduler|get_\w*schedule\w*|LearningRateScheduler|ReduceLROnPlateau|"
                             r"optimizers\.schedules|CosineDecay|ExponentialDecay|PiecewiseConstantDecay|"
                             r"PolynomialDecay|InverseTimeDecay|OneCycleLR|create_scheduler)")
@@ -585,6 +588,8 @@ class _Raw:
     guarded: bool
     receiver: str = ""
     detail: str = ""
+    stmt: cst.CSTNode | None = None  # the statement (or header expression) the call is in
+    scope: Scope | None = None  # where the call runs (a helper's scope when inlined)
 
 
 def _is_modulo_guard(test: cst.BaseExpression) -> bool:
@@ -601,6 +606,7 @@ class _Walker:
     def __init__(self, ex: TrainingExtractor) -> None:
         self.ex = ex
         self.if_ids = 0
+        self.current: cst.CSTNode | None = None
 
     def stmts(self, body: Iterable[cst.CSTNode], scope: Scope, branch: tuple, depth: int, guarded: bool,
               out: list[_Raw], inline_depth: int = 0) -> None:
@@ -657,6 +663,7 @@ class _Walker:
     def expr_events(self, node: cst.CSTNode, scope: Scope, branch: tuple, depth: int, guarded: bool,
                     out: list[_Raw], inline_depth: int) -> None:
         for call in _calls_in(node):
+            self.current = node
             self.call_event(call, scope, branch, depth, guarded, out, inline_depth)
 
     def call_event(self, call: cst.Call, scope: Scope, branch: tuple, depth: int, guarded: bool,
@@ -665,8 +672,13 @@ class _Walker:
         func = call.func
         name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
         receiver = SourceFile.code(func.value) if isinstance(func, cst.Attribute) else ""
-        add = lambda kind, recv="", detail="": out.append(_Raw(kind, call, branch, depth, guarded, recv, detail))  # noqa: E731
-        if name == "backward":
+        add = lambda kind, recv="", detail="": out.append(  # noqa: E731
+            _Raw(kind, call, branch, depth, guarded, recv, detail, self.current, scope))
+        if name == "gradient" and isinstance(func, cst.Attribute) and ex.keras.is_tape(func.value, scope):
+            add("backward", receiver, "tape")  # TF2: tape.gradient(loss, variables)
+        elif name == "apply_gradients" and isinstance(func, cst.Attribute):
+            add("step", receiver, "apply_gradients")
+        elif name == "backward":
             add("backward", receiver, "distributed" if ex.qualify(func) == "torch.distributed.autograd.backward" else "")
         elif name in ("zero_grad", "clear_grad", "clear_gradients"):
             add("zero_grad", receiver)
@@ -677,7 +689,8 @@ class _Walker:
         elif name in ("clamp_", "clamp", "clip_", "clip") and _mentions_grad(func):
             add("clip", "", name)
         elif "clip" in name.lower() and name not in ("clamp_", "clamp", "clip_", "clip"):
-            add("clip", "", "helper:" + name)  # grad_clipping(net, 1), clip_by_global_norm: counts for NN301 only
+            tf = name in TF_CLIPS and (ex.qualify(func) or "").startswith("tensorflow.")
+            add("clip", "", ("helper:tf." if tf else "helper:") + name)  # grad_clipping(net, 1), clip_by_global_norm: counts for NN301 only
             if inline_depth < 3:
                 self.inline(func, scope, branch, depth, guarded, out, inline_depth)
         elif name == "unscale_":
@@ -702,6 +715,14 @@ class _Walker:
 
 
 class TrainingExtractor(_Extractor):
+    @property
+    def keras(self) -> KerasTraining:
+        """Keras model contents and TF clipping (nnlint.source.tf_training)."""
+        found = self.__dict__.get("_keras")
+        if found is None:
+            found = self.__dict__["_keras"] = KerasTraining(self)
+        return found
+
     def helper(self, func: cst.BaseExpression, scope: Scope) -> Scope | None:
         """The same-file function a call runs (a module function, nested def or self method)."""
         if isinstance(func, cst.Name):
@@ -815,9 +836,9 @@ class _Build:
         # each part runs only when the text can hold what it looks for
         if any(m in text for m in ("optim", "Adam", "SGD", "RMSprop", "Adagrad", "Adadelta", "dict(")):
             self._optimizers()
-        if "backward" in text and "step(" in text:
+        if ("backward" in text and "step(" in text) or "apply_gradients" in text:
             self._loops()
-        if ".fit(" in text or ".train(" in text:
+        if ".fit(" in text or ".train(" in text or "fit_generator(" in text or "train_on_batch(" in text:
             self._frameworks()
         if any(m in text for m in ("no_grad", "inference_mode", "set_grad_enabled")):
             self._eval_loops()
@@ -988,6 +1009,9 @@ class _Build:
             kind = "for" if isinstance(node, cst.For) else "while"
             span = _keyword_span(ex.span(node), kind)
         receivers = tuple(dict.fromkeys(r.receiver for r in raw if r.kind == "step"))
+        steps = [r for r in raw if r.kind == "step"]
+        if steps and all(r.detail == "apply_gradients" for r in steps):
+            return self._tape_loop(kind, span, scope, raw, nested, receivers)
         models = self._trained_models(receivers, scope, node)
         loop = Loop(kind, span, scope.qualname, events, nested, models, receivers)
         loop.scaler = any(r.kind == "backward" and "scale(" in r.receiver for r in raw) or any(r.kind == "unscale" for r in raw) \
@@ -1010,6 +1034,49 @@ class _Build:
                     bs = keyword(value, "batch_size") or positional(value, 1)
                     if bs is not None and ex.number(bs, where) == 1:
                         loop.loader_batch_size = (1, ex.span(value))
+        return loop
+
+    def _tape_loop(self, kind: str, span: Span, scope: Scope, raw: list[_Raw], nested: bool,
+                   receivers: tuple[str, ...]) -> Loop:
+        """A TF2 GradientTape loop: the model is the owner of the variables differentiated and
+        applied; a tf.clip_by_* counts when it acts on what tape.gradient returned; the
+        optimizer may clip itself. No zero_grad (TF does not accumulate gradients), no schedule
+        or DataLoader facts."""
+        ex, keras = self.ex, self.ex.keras
+        grads = set()
+        for r in raw:
+            if r.kind == "backward":
+                grads |= gradient_names(r.stmt)
+        kept = [r for r in raw if r.kind != "clip" or not r.detail.startswith("helper:tf.") or not grads
+                or mentions(r.stmt, grads)]
+        events = [Event(r.kind, ex.span(r.node), i, r.branch, r.receiver, r.depth, r.guarded, r.detail)
+                  for i, r in enumerate(kept)]
+        ops: set[str] = set()
+        labels: list[str] = []
+        external: list[str] = []
+        resolved = False
+        for r in raw:
+            if r.kind not in ("step", "backward") or r.scope is None or not isinstance(r.node, cst.Call):
+                continue
+            args = [a.value for a in r.node.args][1 if r.kind == "backward" else 0:]
+            for owner, where in keras.owners(args, r.scope):
+                alternatives = keras.models(owner, where)
+                if not alternatives:
+                    continue
+                resolved = True
+                ops |= frozenset.intersection(*(m.ops for m in alternatives))
+                labels.append(alternatives[0].label if isinstance(owner, cst.Name) and owner.value == "self"
+                              else SourceFile.code(owner))
+                if len(alternatives) == 1:
+                    external += alternatives[0].external
+        models = [Model(frozenset(ops), labels[0], (), tuple(dict.fromkeys(external)))] if resolved else None
+        loop = Loop(kind, span, scope.qualname, events, nested, models, receivers, framework="tf")
+        clips: list[bool | None] = []
+        for r in raw:
+            if r.kind == "step" and isinstance(r.node, cst.Call) and isinstance(r.node.func, cst.Attribute):
+                clips.append(keras.step_clips(r.node.func.value, r.scope or scope))
+        loop.optimizer_clips = None if not clips or None in clips else any(clips)
+        loop.reachable_from_main = scope.qualname in self.reachable or scope.node is None
         return loop
 
     def _trained_models(self, receivers: tuple[str, ...], scope: Scope, node: cst.CSTNode) -> list[Model] | None:
@@ -1046,7 +1113,7 @@ class _Build:
             "clip_grad" in (_last(dotted_name(c.func) or "")) or _last(dotted_name(c.func) or "") in CLIP_NAMES)
             for c, _ in ex.index.calls)
         for call, scope in ex.index.calls:
-            if not isinstance(call.func, cst.Attribute) or call.func.attr.value not in ("fit", "train"):
+            if not isinstance(call.func, cst.Attribute) or call.func.attr.value not in ("fit", "train", *KERAS_FITS):
                 continue
             method = call.func.attr.value
             for value, where in ex.definitions(call.func.value, scope) or []:
@@ -1074,14 +1141,16 @@ class _Build:
                     model = keyword(value, "model") or positional(value, 0)
                     if model is not None:
                         fw.models = ex.models(model, where)
-                elif root == "keras" and method == "fit" and _last(qual) in ("Sequential", "Model"):
+                elif method in KERAS_FITS and (models := self._keras_model(call, value, where, scope)):
                     self._keras_optimizer = None
                     fw = FrameworkLoop("keras", ex.span(call), self._keras_clips(call.func.value, scope), None)
                     if self._keras_optimizer is not None:
                         fw.optimizer_site = ex.span(self._keras_optimizer)
                         lr = keyword(self._keras_optimizer, "learning_rate") or positional(self._keras_optimizer, 0)
                         fw.scheduled = isinstance(lr, (cst.Call, cst.Name, cst.Attribute))
-                    fw.models = [Model(self._keras_ops(value, where), SourceFile.code(call.func.value))]
+                    fw.models = models
+                    if self._custom_train_step(value):
+                        fw.clips = None  # fit runs the class's own train_step: its loop decides
                     epochs = ex.number(keyword(call, "epochs"), scope)
                     fw.epochs = int(epochs) if epochs is not None else None
                 if fw is None:
@@ -1123,24 +1192,43 @@ class _Build:
             return None
         return None
 
-    def _keras_ops(self, model: cst.Call, scope: Scope) -> frozenset[str]:
-        """Keras layers the model is built from: its Sequential list, `.add(...)` calls on it, and
-        for the functional API every Keras layer constructed in the same scope."""
+    def _keras_model(self, fit: cst.Call, value: cst.Call, where: Scope, scope: Scope) -> list[Model] | None:
+        """The Keras model `fit` trains when `value` builds one: a keras Sequential/Model, or a
+        same-file class/function or an imported project class whose instance is compiled with
+        an optimizer (compile() is what makes it a Keras model)."""
         ex = self.ex
-        ops: set[str] = set()
-        qual = ex.qualify(model.func) or ""
-        sources: list[cst.CSTNode] = [model]
-        for call, where in ex.index.calls:
-            if where is not scope:
+        qual = ex.qualify(value.func) or ""
+        label = SourceFile.code(fit.func.value)
+        if qual.startswith("keras.") and _last(qual) in ("Sequential", "Model"):
+            return [Model(ex.keras.ops(value, where) or frozenset(), label)]
+        if not self._compiled(fit.func.value, scope):
+            return None
+        ops = ex.keras.ops(value, where)
+        if ops is not None:
+            return [Model(ops, label)]
+        external = ex.external_class(value)
+        return [Model(frozenset(), label, (), (external,))] if external else None
+
+    def _custom_train_step(self, value: cst.Call, seen: frozenset = frozenset()) -> bool:
+        """A same-file model class (or a same-file base of it) that overrides train_step."""
+        classes = self.ex.index.classes
+        name = value.func.value if isinstance(value.func, cst.Name) else None
+        todo = [name] if name in classes else []
+        while todo:
+            current = todo.pop()
+            if current in seen:
                 continue
-            if _last(qual) == "Model" or (isinstance(call.func, cst.Attribute) and call.func.attr.value == "add"):
-                sources.append(call)
-        for node in sources:
-            for c in _calls_in(node):
-                q = ex.qualify(c.func) or ""
-                if q.startswith("keras.") and _last(q) in KERAS_RNN:
-                    ops.add(KERAS_RNN[_last(q)])
-        return frozenset(ops)
+            seen = seen | {current}
+            info = classes[current]
+            if "train_step" in info.methods:
+                return True
+            todo += [b.value for b in info.bases if isinstance(b, cst.Name) and b.value in classes]
+        return False
+
+    def _compiled(self, model: cst.BaseExpression, scope: Scope) -> bool:
+        text = SourceFile.code(model)
+        return any(SourceFile.code(c.func.value) == text and (keyword(c, "optimizer") or positional(c, 0)) is not None
+                   for c, _ in self.ex.calls_by_attr.get("compile", []))
 
     # -- evaluation loops ---------------------------------------------------------------------
     def _eval_loops(self) -> None:
@@ -1464,6 +1552,7 @@ def _small_statements(block: cst.BaseSuite) -> Iterator[cst.BaseSmallStatement]:
 class ClassSummary:
     ops: frozenset[str]  # layer kinds the class builds (same-file classes included)
     external: tuple[str, ...]  # imported classes it builds, as written in its file
+    train_step: bool = False  # overrides keras.Model.train_step (fit runs the class's own loop)
 
 
 @dataclass
@@ -1472,7 +1561,8 @@ class ProjectTraining:
     classes: dict[str, ClassSummary]
 
 
-_TRAINS = ("backward", ".fit(", "Trainer", "no_grad", "inference_mode", "set_grad_enabled")
+_TRAINS = ("backward", ".fit(", "Trainer", "no_grad", "inference_mode", "set_grad_enabled", "apply_gradients",
+           "fit_generator(", "train_on_batch(")
 _LAYERS = ("RNN", "LSTM", "GRU", "BatchNorm", "Dropout", "dropout")
 
 
@@ -1490,7 +1580,7 @@ def project_training(source: SourceFile) -> ProjectTraining | None:
         ex = TrainingExtractor(source) if facts is None else source.__dict__["_training_extractor"]
         for name in ex.index.classes:
             ops = ex.class_contents(name, 0) or frozenset()
-            classes[name] = ClassSummary(ops, ex.class_external(name))
+            classes[name] = ClassSummary(ops, ex.class_external(name), "train_step" in ex.index.classes[name].methods)
     return ProjectTraining(facts, classes)
 
 
