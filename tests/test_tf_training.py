@@ -359,3 +359,53 @@ for x, y in loader:
     opt.step()
 '''
     assert only(TAPE_LOOP.format(clip="") + torch_loop, "NN304") == [(24, 5, "NN304")]
+
+
+def test_nn301_keras3_optimizer_apply_and_states_unpacked_from_an_lstm():
+    code = '''
+import keras
+import tensorflow as tf
+
+encoder_inputs = keras.Input(shape=(None, 71))
+encoder_outputs, state_h, state_c = keras.layers.LSTM(256, return_state=True)(encoder_inputs)
+decoder_inputs = keras.Input(shape=(None, 93))
+decoder_outputs, _, _ = keras.layers.LSTM(256, return_sequences=True, return_state=True)(
+    decoder_inputs, initial_state=[state_h, state_c])
+decoder_outputs = keras.layers.Dense(93)(decoder_outputs)
+model = keras.Model([encoder_inputs, decoder_inputs], decoder_outputs)
+optimizer = keras.optimizers.RMSprop()
+loss_fn = keras.losses.CategoricalCrossentropy(from_logits=True)
+
+for (enc, dec), target in train_ds:
+    with tf.GradientTape() as tape:
+        loss = loss_fn(target, model([enc, dec], training=True))
+    grads = tape.gradient(loss, model.trainable_weights)
+    optimizer.apply(grads, model.trainable_weights)
+'''
+    assert only(code, "NN301") == [(19, 5, "NN301")]
+    assert only(code.replace("RMSprop()", "RMSprop(clipnorm=1.0)"), "NN301") == []
+
+
+def test_nn301_clipping_in_a_helper_and_an_optimizer_held_by_a_trainer_class():
+    code = '''
+import tensorflow as tf
+
+
+def clip(gradients, max_norm=5.0):
+    return [tf.clip_by_norm(g, max_norm) for g in gradients]
+
+
+class Trainer:
+    def __init__(self):
+        self.model = tf.keras.Sequential([tf.keras.layers.LSTM(32), tf.keras.layers.Dense(1)])
+        self.optimizer = tf.keras.optimizers.Adam({clip})
+
+    def step(self, x, y):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.square(self.model(x) - y))
+        grads = tape.gradient(loss, self.model.trainable_variables)
+{helper}        self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))
+'''
+    assert only(code.format(clip="", helper=""), "NN301") == [(18, 9, "NN301")]
+    assert only(code.format(clip="clipvalue=1.0", helper=""), "NN301") == []
+    assert only(code.format(clip="", helper="        grads = clip(grads)\\n"), "NN301") == []

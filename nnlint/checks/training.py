@@ -46,7 +46,7 @@ class RnnWithoutGradientClipping(TrainingRule):
     name = "rnn-without-gradient-clipping"
     summary = "A recurrent model is trained without gradient clipping."
     kind = "project"
-    requires = (("backward", "fit(", ".train(", "apply_gradients", "fit_generator(", "train_on_batch("),)
+    requires = (("backward", "fit(", ".train(", "apply_gradients", "GradientTape", "fit_generator(", "train_on_batch("),)
 
     def check(self, project: Project, options: dict[str, Any]) -> Iterator[Finding]:
         findings = []

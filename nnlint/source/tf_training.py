@@ -71,6 +71,7 @@ class KerasTraining:
     def __init__(self, ex: TrainingExtractor) -> None:
         self.ex = ex
         self._budget = 0
+        self._unpacked_cache: dict[int, dict[str, list[cst.BaseExpression]]] = {}
 
     # -- what a Keras model contains ----------------------------------------------------------
     def ops(self, value: cst.BaseExpression, where: Scope, depth: int = 0) -> frozenset[str] | None:
@@ -214,17 +215,32 @@ class KerasTraining:
         s: Scope | None = scope
         while s is not None:
             if name.value in s.assigns:
-                values = [v for v in s.assigns[name.value] if v is not None]
+                values = [v for v in s.assigns[name.value] if v is not None] + self._unpacked(s).get(name.value, [])
                 if s is scope:
                     use = self.ex.span(name)
-                    before = [v for v in values if (self.ex.span(v).end_line, self.ex.span(v).end_column)
-                              <= (use.line, use.column)]
+                    ends = {id(v): (self.ex.span(v).end_line, self.ex.span(v).end_column) for v in values}
+                    before = sorted((v for v in values if ends[id(v)] <= (use.line, use.column)), key=lambda v: ends[id(v)])
                     values = before[-1:]
                 return [(v, s) for v in values]
             if name.value in s.params:
                 return []
             s = s.parent
         return []
+
+    def _unpacked(self, scope: Scope) -> dict[str, list[cst.BaseExpression]]:
+        """Values of tuple assignments in a scope's own code, by target name
+        (`outputs, state_h, state_c = encoder(inputs)`: each name holds a part of the call)."""
+        found = self._unpacked_cache.get(id(scope))
+        if found is None:
+            found = self._unpacked_cache[id(scope)] = {}
+            root = scope.node.body if scope.node is not None else self.ex.source.module
+            prune = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
+            for node in collect(root, lambda n: isinstance(n, cst.Assign), lambda n: isinstance(n, prune)):
+                for target in node.targets:
+                    if isinstance(target.target, (cst.Tuple, cst.List)):
+                        for part in collect(target.target, lambda n: isinstance(n, cst.Name)):
+                            found.setdefault(part.value, []).append(node.value)
+        return found
 
     def models(self, expr: cst.BaseExpression, scope: Scope) -> list[Model] | None:
         """The alternatives of the model an expression holds (None: unresolved)."""
@@ -287,10 +303,11 @@ class KerasTraining:
 
     def step_clips(self, receiver: cst.BaseExpression, scope: Scope) -> bool | None:
         """Whether the optimizer stepped by `receiver.apply_gradients(...)` clips."""
-        if (isinstance(receiver, cst.Attribute) and receiver.attr.value == "optimizer"
+        found = self.optimizer_clips(receiver, scope)
+        if (found is None and isinstance(receiver, cst.Attribute) and receiver.attr.value == "optimizer"
                 and isinstance(receiver.value, cst.Name) and receiver.value.value == "self" and scope.cls is not None):
-            return self.compiled_clips(scope.cls.name)
-        return self.optimizer_clips(receiver, scope)
+            return self.compiled_clips(scope.cls.name)  # keras.Model.optimizer: set by compile()
+        return found
 
     # -- GradientTape loops -------------------------------------------------------------------
     def is_tape(self, expr: cst.BaseExpression, scope: Scope) -> bool:

@@ -678,6 +678,9 @@ class _Walker:
             add("backward", receiver, "tape")  # TF2: tape.gradient(loss, variables)
         elif name == "apply_gradients" and isinstance(func, cst.Attribute):
             add("step", receiver, "apply_gradients")
+        elif name == "apply" and isinstance(func, cst.Attribute) and ex.is_optimizer(func.value, scope) \
+                and "GradientTape" in ex.source.text:
+            add("step", receiver, "apply_gradients")  # Keras 3: optimizer.apply(grads, variables)
         elif name == "backward":
             add("backward", receiver, "distributed" if ex.qualify(func) == "torch.distributed.autograd.backward" else "")
         elif name in ("zero_grad", "clear_grad", "clear_gradients"):
@@ -836,7 +839,8 @@ class _Build:
         # each part runs only when the text can hold what it looks for
         if any(m in text for m in ("optim", "Adam", "SGD", "RMSprop", "Adagrad", "Adadelta", "dict(")):
             self._optimizers()
-        if ("backward" in text and "step(" in text) or "apply_gradients" in text:
+        if ("backward" in text and "step(" in text) or "apply_gradients" in text or (
+                "GradientTape" in text and ".apply(" in text):
             self._loops()
         if ".fit(" in text or ".train(" in text or "fit_generator(" in text or "train_on_batch(" in text:
             self._frameworks()
@@ -1043,12 +1047,12 @@ class _Build:
         optimizer may clip itself. No zero_grad (TF does not accumulate gradients), no schedule
         or DataLoader facts."""
         ex, keras = self.ex, self.ex.keras
-        grads = set()
+        grads: dict[int, set[str]] = {}  # what tape.gradient bound, per scope (a helper inlined has its own)
         for r in raw:
             if r.kind == "backward":
-                grads |= gradient_names(r.stmt)
-        kept = [r for r in raw if r.kind != "clip" or not r.detail.startswith("helper:tf.") or not grads
-                or mentions(r.stmt, grads)]
+                grads.setdefault(id(r.scope), set()).update(gradient_names(r.stmt))
+        kept = [r for r in raw if r.kind != "clip" or not r.detail.startswith("helper:tf.")
+                or not grads.get(id(r.scope)) or mentions(r.stmt, grads[id(r.scope)])]
         events = [Event(r.kind, ex.span(r.node), i, r.branch, r.receiver, r.depth, r.guarded, r.detail)
                   for i, r in enumerate(kept)]
         ops: set[str] = set()
@@ -1562,7 +1566,7 @@ class ProjectTraining:
 
 
 _TRAINS = ("backward", ".fit(", "Trainer", "no_grad", "inference_mode", "set_grad_enabled", "apply_gradients",
-           "fit_generator(", "train_on_batch(")
+           "GradientTape", "fit_generator(", "train_on_batch(")
 _LAYERS = ("RNN", "LSTM", "GRU", "BatchNorm", "Dropout", "dropout")
 
 
