@@ -66,6 +66,7 @@ class Output:
     at: At | None
     label: str
     owner: str
+    method: str = "forward"  # what the owner's output comes from ("call" for a Keras model)
 
 
 def _agree_kind(outputs: list[Output | None]) -> Output | None:
@@ -82,6 +83,11 @@ def _field_of(value: Any, field: str | None) -> Any:
     if value is not None and value[0] == "fields":
         return dict(value[1]).get(field)
     return None
+
+
+def _keras_kind(final: Any) -> str | None:
+    """The tensor kind of a Keras model's or layer's final activation (None: unknown)."""
+    return final if final in ("softmax", "sigmoid", "linear", "relu", "relu6", "tanh", "softplus", "hardsigmoid") else None
 
 
 def _is_identifier_path(parts: list[str]) -> bool:
@@ -255,6 +261,9 @@ class Project:
         tag = value[0]
         if tag == "act":
             return Output(value[1], At(path, value[2]) if value[2] else None, value[3], "")
+        if tag == "ktensor":  # a Keras layer's output (functional API, a subclassed model's call)
+            kind = _keras_kind(value[1])
+            return Output(kind, At(path, value[2]) if value[2] else None, value[3], "", "call") if kind else None
         if tag == "call":
             instance = self.instance_of(path, value[1], _depth + 1)
             if instance is not None and instance[0] == "class":
@@ -289,7 +298,7 @@ class Project:
             found = _agree_kind([self.output_of(symbol.path, _field_of(r, field), _depth + 1)
                                  for r in facts.returns]) if fresh else None
         if found is not None and not found.owner:
-            found = Output(found.kind, found.at, found.label, symbol.name)
+            found = Output(found.kind, found.at, found.label, symbol.name, found.method)
         return found
 
     @contextmanager

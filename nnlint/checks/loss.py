@@ -20,6 +20,9 @@ from nnlint.registry import Finding, Rule
 from nnlint.source import rewrites as _rewrites  # noqa: F401 - records the NN2 fixes' rewrites per file
 
 _WIRING_TEXT = (("loss", "Loss", "cross_entropy", "compile("),)
+# Keras losses called in a GradientTape loop or a train_step (nnlint.source.facts LossUse kinds)
+KERAS_LOGIT_LOSSES = frozenset({"keras_categorical_logits", "keras_binary_logits"})
+KERAS_PROB_LOSSES = frozenset({"keras_categorical_probs", "keras_binary_probs"})
 BOUNDED = frozenset({"relu", "relu6", "tanh", "hardtanh", "hardsigmoid", "softplus", "sigmoid"})
 _ONE_SIDED = frozenset({"relu", "softplus"})  # bounded below only
 
@@ -32,7 +35,7 @@ _WHAT = {
 
 
 def _made_by(out: Output) -> str:
-    where = f" returned by {out.owner}.forward" if out.owner else ""
+    where = f" returned by {out.owner}.{out.method}" if out.owner else ""
     return f"{out.label}{where}"
 
 
@@ -228,12 +231,12 @@ class BoundedActivationBeforeLogitLoss(_LossInput):
     name = "bounded-activation-before-logit-loss"
     severity = Severity.WARNING
     summary = "A loss that expects logits receives a ReLU/Tanh/Sigmoid-like (bounded or one-sided) output."
-    losses = frozenset({"cross_entropy", "bce_with_logits"})
+    losses = frozenset({"cross_entropy", "bce_with_logits", *KERAS_LOGIT_LOSSES})
     kinds = BOUNDED
 
     def fires(self, loss: str, out: Output) -> bool:
-        if loss == "bce_with_logits" and out.kind == "sigmoid":
-            return False  # NN202
+        if loss in ("bce_with_logits", *KERAS_LOGIT_LOSSES) and out.kind == "sigmoid":
+            return False  # NN202, NN207
         return out.kind in self.kinds
 
     def message(self, loss: str, out: Output, kind: str) -> str:
@@ -320,6 +323,16 @@ class MissingSoftmaxForProbabilityLoss(_KerasCompile):
                         "apply a sigmoid/softmax first or use a cross-entropy on logits",
                         related=((out.at, f"{out.label} has no activation"),) if out.at else (),
                     )
+            for use in facts.loss_uses:
+                out = project.output_of(path, use.input) if use.loss in KERAS_PROB_LOSSES else None
+                if out is not None and out.kind == "linear":
+                    act = "softmax" if use.loss == "keras_categorical_probs" else "sigmoid"
+                    yield self.report(
+                        At(path, use.span),
+                        f"{use.label} expects probabilities but receives the raw output of {_made_by(out)}; "
+                        f"the loss treats raw scores as probabilities; pass from_logits=True or add a {act}",
+                        related=((out.at, f"{out.label} has no activation"),) if out.at else (),
+                    )
         for path, c, (_, final, at, label) in self.compiles(project):
             if final == "linear" and not c.from_logits:
                 act = "softmax" if c.loss == "categorical" else "sigmoid"
@@ -339,19 +352,35 @@ class SoftmaxWithFromLogits(_KerasCompile):
     summary = "A Keras loss with from_logits=True gets a model that ends in softmax/sigmoid."
 
     def check(self, project: Project, options: dict[str, Any]) -> Iterator[Finding]:
+        for path, facts in project:
+            for use in facts.loss_uses:
+                out = project.output_of(path, use.input) if use.loss in KERAS_LOGIT_LOSSES else None
+                if out is not None and out.kind in ("softmax", "sigmoid"):
+                    effect, fix = _twice(use.loss == "keras_categorical_logits", out.kind)
+                    yield self.report(
+                        At(path, use.span),
+                        f"{use.label} says from_logits=True but receives the {out.kind} output of {_made_by(out)}; "
+                        f"{effect}; {fix}",
+                        related=((out.at, f"{out.label} applies {out.kind}"),) if out.at else (),
+                    )
         for path, c, (_, final, at, label) in self.compiles(project):
             if final in ("softmax", "sigmoid") and c.from_logits:
                 related = ((at, f"{label} applies {final}"),) if at else ()
-                own = "softmax" if c.loss == "categorical" else "sigmoid"  # what the loss applies to logits
-                if own == final:
-                    effect, fix = f"the {final} is applied twice", f"drop the final {final} or set from_logits=False"
-                else:  # a sigmoid model with a categorical loss, a softmax one with a binary loss
-                    effect, fix = f"the loss applies a {own} on top of the {final}", f"drop the final {final}"
+                effect, fix = _twice(c.loss == "categorical", final)
                 yield self.report(
                     At(path, c.loss_span),
                     f"{c.label} says from_logits=True but the model ends in {label} ({final}); {effect}; {fix}",
                     related=related,
                 )
+
+
+def _twice(categorical: bool, final: str) -> tuple[str, str]:
+    """What a from_logits=True loss does on top of the model's final softmax/sigmoid, and the fix."""
+    own = "softmax" if categorical else "sigmoid"  # what the loss applies to logits
+    if own == final:
+        return f"the {final} is applied twice", f"drop the final {final} or set from_logits=False"
+    # a sigmoid model with a categorical loss, a softmax one with a binary loss
+    return f"the loss applies a {own} on top of the {final}", f"drop the final {final}"
 
 
 # -- NN208, NN209: read the source itself -------------------------------------------------

@@ -50,7 +50,7 @@ Value = tuple
 # A file can hold facts only if it mentions one of these (the engine's text prefilter);
 # __init__.py files always do (re-exports). Areas that add facts extend this tuple.
 FACT_MARKERS: list[str] = ["forward", "loss", "Loss", "cross_entropy", "compile(", "Sequential", "Model(", "tf.log(",
-                           "math.log("]
+                           "math.log(", "def call("]
 
 # Other areas' per-file extractors: name -> fn(SourceFile) -> picklable data, stored in FileFacts.extra.
 EXTRACTORS: dict[str, Callable[[Any], Any]] = {}
@@ -201,6 +201,24 @@ def _keras_name(qualified: str | None) -> str | None:
                    "tf.keras.losses.", "tf.keras.models.", "tf.keras.", "tensorflow.keras."):
         if qualified.startswith(prefix):
             return qualified[len(prefix):]
+    return None
+
+
+def _tf_losses(qualified: str | None) -> str | None:
+    """TF2's tf.losses is tf.keras.losses for the Keras names (TF1's tf.losses.* are in LOSS_FUNCTIONS)."""
+    if qualified and qualified.startswith("tensorflow.losses."):
+        rest = qualified[len("tensorflow.losses."):]
+        if rest in KERAS_LOSS_CLASSES or rest in KERAS_PROB_LOSSES:
+            return "keras.losses." + rest
+    return qualified
+
+
+def _keras_loss_function(name: str) -> Value | None:
+    """keras.losses.categorical_crossentropy (`name` as _keras_name gives it; also keras.metrics.,
+    keras.backend.): a Keras loss function value, from_logits=False unless the call says otherwise."""
+    short = name.rsplit(".", 1)[-1]
+    if short in KERAS_PROB_LOSSES and (name == short or name.startswith(("losses.", "metrics.", "backend."))):
+        return ("kloss", KERAS_PROB_LOSSES[short], False, name, "function")
     return None
 
 
@@ -556,6 +574,13 @@ class Analysis:
             if qualified in LOSS_FUNCTIONS:
                 kind, label, *_ = LOSS_FUNCTIONS[qualified]
                 return ("loss", kind, label)
+            keras = _keras_name(_tf_losses(qualified))
+            if keras is not None:  # a Keras loss function or class named, not called
+                if _keras_loss_function(keras) is not None:
+                    return _keras_loss_function(keras)
+                short = keras.rsplit(".", 1)[-1]
+                if short in KERAS_LOSS_CLASSES and keras in (short, "losses." + short):
+                    return ("kloss", KERAS_LOSS_CLASSES[short], False, _short(node), "class")
             receiver = self.expr(node.value, scope)
             return _field(receiver, node.attr.value)
         if isinstance(node, cst.Subscript):
@@ -711,6 +736,8 @@ class Analysis:
             return self._keras_apply(callee, call, first)
         if tag == "keras" and callee[1] != "empty":  # a Sequential/Model applied to a tensor (a submodel)
             return ("ktensor", callee[1], callee[2], callee[3])
+        if tag == "kloss":
+            return self._keras_loss_call(callee, call, args, scope)
         if tag in ("new", "call"):
             target = callee
             if tag == "new" and callee[1] in self.classes and callee[1] in self.wrappers:
@@ -773,7 +800,7 @@ class Analysis:
         spec = layer_spec(qualified)
         if spec is not None:
             return ("layer", spec.op, qualified.rsplit(".", 1)[-1], call if self.record else None)
-        keras = _keras_name(qualified)
+        keras = _keras_name(_tf_losses(qualified))
         if keras is not None:
             return self._keras_construct(keras, call, args, scope)
         if qualified.split(".")[0] in _LIBRARIES:
@@ -816,13 +843,16 @@ class Analysis:
             self.loss_inputs.append((kind, call.args[index].value))
         if value is not None and value[0] == "param":
             scope.loss_inputs.append((kind, value[1], label))
-        elif value is not None and self.record and value[0] in ("act", "new", "call", "field"):
+        elif value is not None and self.record and value[0] in ("act", "new", "call", "field", "ktensor"):
             self.uses.append(LossUse(kind, label, call, value))
         return None
 
     # -- Keras ----------------------------------------------------------------------------
     def _keras_construct(self, name: str, call: cst.Call, args: list, scope: _Scope) -> Value | None:
         short = name.rsplit(".", 1)[-1]
+        loss_function = _keras_loss_function(name)
+        if loss_function is not None:  # keras.losses.sparse_categorical_crossentropy(y, p, from_logits=...)
+            return self._keras_loss_call(loss_function, call, args, scope)
         if short in ("Sequential",):
             if not call.args:
                 return ("keras", "empty", None, _short(call))
@@ -863,6 +893,36 @@ class Analysis:
             return ("klayer", "pass", None, _short(call))
         if short.startswith("layers.") or short[:1].isupper():
             return ("klayer", None, None, _short(call))
+        return None
+
+    def _keras_loss_call(self, loss: Value, call: cst.Call, args: list, scope: _Scope) -> Value | None:
+        """`loss_fn(y_true, y_pred)` with a Keras loss (an instance, a loss function, which also
+        takes from_logits= at the call): a LossUse of kind keras_<categorical|binary>_<logits|probs>.
+        A loss class named, not instantiated, constructs an instance when called."""
+        form = loss[4] if len(loss) > 4 else "instance"
+        from_logits = loss[2]
+        if form == "class":
+            node = self._argument(call, 0, "from_logits")
+            value = False if node is None else literal(node)
+            return ("kloss", loss[1], value, _short(call)) if isinstance(value, bool) else None
+        if form == "function":
+            node = self._argument(call, 2, "from_logits")
+            if node is not None:
+                from_logits = literal(node)
+                if not isinstance(from_logits, bool):
+                    return None
+        index = self._argument_index(call, 1, "y_pred")
+        if index is None:
+            index = self._argument_index(call, 1, "output")  # keras.backend.categorical_crossentropy(target, output)
+        if index is None or from_logits is None:
+            return None
+        kind = f"keras_{loss[1]}_{'logits' if from_logits else 'probs'}"
+        label = _short(call.func) if form == "function" else loss[3]
+        value = args[index]
+        if value is not None and value[0] == "param":
+            scope.loss_inputs.append((kind, value[1], label))
+        elif value is not None and self.record and value[0] in ("act", "new", "call", "field", "ktensor"):
+            self.uses.append(LossUse(kind, label, call, value))
         return None
 
     def _keras_activation(self, node: cst.BaseExpression | None, scope: _Scope) -> str | None:
