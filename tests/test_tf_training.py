@@ -409,3 +409,23 @@ class Trainer:
     assert only(code.format(clip="", helper=""), "NN301") == [(18, 9, "NN301")]
     assert only(code.format(clip="clipvalue=1.0", helper=""), "NN301") == []
     assert only(code.format(clip="", helper="        grads = clip(grads)\\n"), "NN301") == []
+
+
+def test_nn301_a_script_that_rebinds_model_and_compile_reads_the_ones_before_each_fit():
+    code = '''
+from tensorflow import keras
+from tensorflow.keras import layers
+
+model = keras.Sequential([layers.LSTM(32), layers.Dense(1)])
+model.compile(optimizer=keras.optimizers.Adam(clipnorm=1.0), loss="mse")
+model.fit(x, y, epochs=3)
+
+model = keras.Sequential([layers.Dense(32, activation="relu"), layers.Dense(1)])
+model.compile(optimizer="adam", loss="mse")
+model.fit(x, y, epochs=3)
+
+model = keras.Sequential([layers.GRU(32), layers.Dense(1)])
+model.compile(optimizer="adam", loss="mse")
+model.fit(x, y, epochs=3)
+'''
+    assert only(code, "NN301") == [(15, 1, "NN301")]

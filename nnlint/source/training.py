@@ -1147,7 +1147,7 @@ class _Build:
                         fw.models = ex.models(model, where)
                 elif method in KERAS_FITS and (models := self._keras_model(call, value, where, scope)):
                     self._keras_optimizer = None
-                    fw = FrameworkLoop("keras", ex.span(call), self._keras_clips(call.func.value, scope), None)
+                    fw = FrameworkLoop("keras", ex.span(call), self._keras_clips(call.func.value, scope, call), None)
                     if self._keras_optimizer is not None:
                         fw.optimizer_site = ex.span(self._keras_optimizer)
                         lr = keyword(self._keras_optimizer, "learning_rate") or positional(self._keras_optimizer, 0)
@@ -1177,13 +1177,18 @@ class _Build:
         number = self.ex.number(value, scope)
         return number is None or number > 0
 
-    def _keras_clips(self, model: cst.BaseExpression, scope: Scope) -> bool | None:
+    def _keras_clips(self, model: cst.BaseExpression, scope: Scope, fit: cst.Call | None = None) -> bool | None:
+        """Whether the optimizer compile() gives the model clips: the last compile of the same
+        variable before the fit in its scope (else the first compile of that name in the file)."""
         ex = self.ex
         text = SourceFile.code(model)
-        for call in ex.calls_by_attr.get("compile", []):
+        compiles = [(c, where) for c, where in ex.calls_by_attr.get("compile", []) if SourceFile.code(c.func.value) == text]
+        if fit is not None:
+            at = ex.span(fit)
+            before = [(c, w) for c, w in compiles if w is scope and ex.span(c) < at]
+            compiles = before[-1:] or compiles
+        for call in compiles:
             c, where = call
-            if SourceFile.code(c.func.value) != text:
-                continue
             opt = keyword(c, "optimizer") or positional(c, 0)
             if opt is None or isinstance(opt, cst.SimpleString):
                 return False
@@ -1201,6 +1206,10 @@ class _Build:
         same-file class/function or an imported project class whose instance is compiled with
         an optimizer (compile() is what makes it a Keras model)."""
         ex = self.ex
+        if isinstance(fit.func.value, cst.Name):
+            latest = ex.keras._bound(fit.func.value, scope)
+            if latest and all(v is not value for v, _ in latest):
+                return None  # another model bound to the same name before this fit
         qual = ex.qualify(value.func) or ""
         label = SourceFile.code(fit.func.value)
         if qual.startswith("keras.") and _last(qual) in ("Sequential", "Model"):
