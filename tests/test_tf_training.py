@@ -429,3 +429,12 @@ model.compile(optimizer="adam", loss="mse")
 model.fit(x, y, epochs=3)
 '''
     assert only(code, "NN301") == [(15, 1, "NN301")]
+
+
+def test_nn301_silent_when_the_model_overrides_compile():
+    code = CUSTOM_TRAIN_STEP.format(clip="", opt='"adam"').replace(
+        "    def train_step(self, data):",
+        "    def compile(self, opt, **kwargs):\n        super().compile(optimizer=opt, **kwargs)\n\n"
+        "    def train_step(self, data):").replace('model.compile(optimizer="adam", loss="mse")',
+                                              'model.compile(opt=keras.optimizers.Adam(clipnorm=1.0), loss="mse")')
+    assert only(code, "NN301") == []

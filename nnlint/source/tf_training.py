@@ -287,6 +287,9 @@ class KerasTraining:
     def compiled_clips(self, cls: str) -> bool | None:
         """`self.optimizer` of a subclassed model: what compile() gives its instances in this file."""
         ex = self.ex
+        info = ex.index.classes.get(cls)
+        if info is None or "compile" in info.methods:
+            return None  # its own compile(): what reaches self.optimizer is not compile's optimizer=
         results: list[bool | None] = []
         for call, where in ex.calls_by_attr.get("compile", []):
             defs = ex.definitions(call.func.value, where) or []
