@@ -425,3 +425,192 @@ def test_conv_kernel_init_attribute():
     [conv] = [n for n in graph_nodes(code) if n.op == "conv"]
     assert (conv.attrs["kernel_init"], conv.attrs["bias_init"], conv.attrs["in_channels"], conv.attrs["out_channels"],
             conv.attrs["kernel_size"]) == ("zero", "zero", 1, 8, (3, 3))
+
+
+# -- helper functions: variable factories and layer helpers, inlined where they are called --------
+DEEP = """\
+import tensorflow as tf
+
+
+def deepnn(x):
+    x_image = tf.reshape(x, [-1, 28, 28, 1])
+    W_conv1 = weight_variable([5, 5, 1, 32])
+    b_conv1 = bias_variable([32])
+    h_pool1 = max_pool_2x2(tf.nn.relu(conv2d(x_image, W_conv1) + b_conv1))
+    W_conv2 = weight_variable([5, 5, 32, 64])
+    b_conv2 = bias_variable([64])
+    h_pool2 = max_pool_2x2(tf.nn.relu(conv2d(h_pool1, W_conv2) + b_conv2))
+    W_fc1 = weight_variable([7 * 7 * 64, 1024])
+    b_fc1 = bias_variable([1024])
+    h_fc1 = tf.nn.relu(tf.matmul(tf.reshape(h_pool2, [-1, 7 * 7 * 64]), W_fc1) + b_fc1)
+    keep_prob = tf.placeholder(tf.float32)
+    h_fc1_drop = tf.nn.dropout(h_fc1, keep_prob)
+    W_fc2 = weight_variable([1024, 10])
+    b_fc2 = bias_variable([10])
+    return tf.matmul(h_fc1_drop, W_fc2) + b_fc2, keep_prob
+
+
+def conv2d(x, W):
+    \"\"\"A 2-D convolution with full stride.\"\"\"
+    return tf.nn.conv2d(x, W, strides=[1, 1, 1, 1], padding="SAME")
+
+
+def max_pool_2x2(x):
+    return tf.nn.max_pool(x, ksize=[1, 2, 2, 1], strides=[1, 2, 2, 1], padding="SAME")
+
+
+def weight_variable(shape):
+    initial = tf.truncated_normal(shape, stddev=0.1)
+    return tf.Variable(initial)
+
+
+def bias_variable(shape):
+    initial = tf.constant(0.1, shape=shape)
+    return tf.Variable(initial)
+
+
+def main():
+    x = tf.placeholder(tf.float32, [None, 784])
+    y_ = tf.placeholder(tf.float32, [None, 10])
+    y_conv, keep_prob = deepnn(x)
+    loss = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(labels=y_, logits=y_conv))
+    return tf.train.AdamOptimizer(1e-4).minimize(loss)
+"""
+
+
+def test_deep_mnist_with_factories_and_helpers_is_clean():
+    assert codes(DEEP, select=["ALL"]) == []
+    nodes = [n for n in graph_nodes(DEEP) if n.op in ("conv", "linear")]
+    assert {(n.op, n.attrs.get("in_channels", n.attrs.get("in_features")), n.attrs.get("bias_init")) for n in nodes} == {
+        ("conv", 1, "constant"), ("conv", 32, "constant"), ("linear", 3136, "constant"), ("linear", 1024, "constant")}
+
+
+def test_factory_weight_mismatch_is_reported_at_the_helper_call():
+    code = DEEP.replace("W_conv2 = weight_variable([5, 5, 32, 64])", "W_conv2 = weight_variable([5, 5, 16, 64])")
+    assert codes(code, select=["ALL"]) == [(11, 39, "NN106")]
+    assert lint(code, select=["NN106"])[0].message.startswith(
+        "tf.nn.conv2d(x, ...) inside conv2d(h_pool1, W_conv2) expects 16 input channels but tf.nn.conv2d(x, ...) "
+        "inside conv2d(x_image, W_conv1) produces 32")
+
+
+def test_valid_padding_in_the_helper_breaks_the_flatten_seen_from_the_placeholder():
+    code = DEEP.replace('strides=[1, 1, 1, 1], padding="SAME"', 'strides=[1, 1, 1, 1], padding="VALID"')
+    assert codes(code, select=["ALL"]) == [(14, 34, "NN106")]
+
+
+def test_missing_relu_between_helper_convs_fires_nn104_at_the_second_helper_call():
+    code = DEEP.replace("h_pool1 = max_pool_2x2(tf.nn.relu(conv2d(x_image, W_conv1) + b_conv1))",
+                        "h_pool1 = tf.nn.avg_pool(conv2d(x_image, W_conv1) + b_conv1, [1, 2, 2, 1], [1, 2, 2, 1], 'SAME')")
+    assert codes(code, select=["NN104"]) == [(11, 39, "NN104")]
+
+
+RAW = """\
+import tensorflow as tf
+
+n_input = 784
+n_classes = 10
+dropout = 0.75
+
+X = tf.placeholder(tf.float32, [None, n_input])
+Y = tf.placeholder(tf.float32, [None, n_classes])
+keep_prob = tf.placeholder(tf.float32)
+
+
+def conv2d(x, W, b, strides=1):
+    x = tf.nn.conv2d(x, W, strides=[1, strides, strides, 1], padding="SAME")
+    x = tf.nn.bias_add(x, b)
+    return tf.nn.relu(x)
+
+
+def maxpool2d(x, k=2):
+    return tf.nn.max_pool(x, ksize=[1, k, k, 1], strides=[1, k, k, 1], padding="SAME")
+
+
+def conv_net(x, weights, biases, dropout):
+    x = tf.reshape(x, shape=[-1, 28, 28, 1])
+    conv1 = maxpool2d(conv2d(x, weights["wc1"], biases["bc1"]), k=2)
+    conv2 = maxpool2d(conv2d(conv1, weights["wc2"], biases["bc2"]), k=2)
+    fc1 = tf.reshape(conv2, [-1, 7 * 7 * 64])
+    fc1 = tf.nn.relu(tf.add(tf.matmul(fc1, weights["wd1"]), biases["bd1"]))
+    fc1 = tf.nn.dropout(fc1, dropout)
+    return tf.add(tf.matmul(fc1, weights["out"]), biases["out"])
+
+
+weights = {
+    "wc1": tf.Variable(tf.random_normal([5, 5, 1, 32])),
+    "wc2": tf.Variable(tf.random_normal([5, 5, 32, 64])),
+    "wd1": tf.Variable(tf.random_normal([7 * 7 * 64, 1024])),
+    "out": tf.Variable(tf.random_normal([1024, n_classes])),
+}
+biases = {
+    "bc1": tf.Variable(tf.random_normal([32])),
+    "bc2": tf.Variable(tf.random_normal([64])),
+    "bd1": tf.Variable(tf.random_normal([1024])),
+    "out": tf.Variable(tf.random_normal([n_classes])),
+}
+
+logits = conv_net(X, weights, biases, keep_prob)
+loss_op = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(logits=logits, labels=Y))
+"""
+
+
+def test_weight_dicts_passed_to_the_model_function_are_clean():
+    assert codes(RAW, select=["ALL"]) == []
+
+
+def test_pool_size_read_from_the_helper_call_breaks_the_flatten():
+    code = RAW.replace('conv2 = maxpool2d(conv2d(conv1, weights["wc2"], biases["bc2"]), k=2)',
+                       'conv2 = maxpool2d(conv2d(conv1, weights["wc2"], biases["bc2"]), k=4)')
+    assert codes(code, select=["ALL"]) == [(26, 11, "NN106")]
+    assert "per-sample shape (4, 4, 64) (1024 values)" in lint(code, select=["NN106"])[0].message
+
+
+def test_keep_prob_passed_to_a_helper_is_reported_at_the_call():
+    code = RAW.replace("logits = conv_net(X, weights, biases, keep_prob)", "logits = conv_net(X, weights, biases, 0.1)")
+    assert codes(code, select=["NN109"]) == [(45, 39, "NN109")]
+
+
+def test_nlintz_style_factory_and_model_function_missing_activation():
+    code = """\
+        import tensorflow as tf
+
+
+        def init_weights(shape):
+            return tf.Variable(tf.random_normal(shape, stddev=0.01))
+
+
+        def model(X, w_h, w_o, p_keep_hidden):
+            h = tf.matmul(X, w_h)
+            h = tf.nn.dropout(h, p_keep_hidden)
+            return tf.matmul(h, w_o)
+
+
+        X = tf.placeholder("float", [None, 784])
+        w_h = init_weights([784, 625])
+        w_o = init_weights([625, 10])
+        p_keep_hidden = tf.placeholder("float")
+        py_x = model(X, w_h, w_o, p_keep_hidden)
+    """
+    assert codes(code, select=["ALL"]) == [(11, 12, "NN104")]
+
+
+def test_recursive_and_star_argument_helpers_stay_opaque():
+    code = """\
+        import tensorflow as tf
+
+        W = tf.Variable(tf.random_normal([64, 64]))
+
+
+        def deep(x, n):
+            return deep(tf.matmul(x, W), n - 1) if n else x
+
+
+        def layer(*args):
+            return tf.matmul(args[0], W)
+
+
+        x = tf.placeholder(tf.float32, [None, 64])
+        y = tf.matmul(deep(x, 3), W)
+        z = tf.matmul(layer(x), W)
+    """
+    assert codes(code, select=["ALL"]) == []

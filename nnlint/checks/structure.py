@@ -9,7 +9,7 @@ from nnlint import lazy_libcst as cst
 from nnlint.diagnostics import Edit, Fix, Severity
 from nnlint.fixes import add_argument, one_line_code
 from nnlint.graph import LayerGraph, Node
-from nnlint.graph.ir import inside_same_call, neighbours, seen_from
+from nnlint.graph.ir import inside_same_call, module_calls, neighbours, seen_from
 from nnlint.graph.ops import (ACTIVATION, BATCHNORM, CONV, DROPOUT, IDENTITY, LINEAR, OTHER_NORM, POOL, RESHAPE,
                               TRANSPARENT, TRANSPOSE)
 from nnlint.registry import Finding, Option, Rule
@@ -156,7 +156,7 @@ def _number(value: Any) -> bool:
 
 def _inlined(node: Node) -> bool:
     """A node inlined from a submodule or Sequential attribute: that one's own graph has it too."""
-    return bool(node.attrs.get("via"))
+    return bool(module_calls(node))
 
 
 def _site_key(node: Node) -> Any:
@@ -321,8 +321,10 @@ class MissingNonlinearity(Rule):
         # two bias-free layers meeting directly are one factorized weight (W = B @ A: LoRA,
         # adapters, low-rank gates), whatever the widths; in model code (not in an exported
         # ONNX graph, where a missing bias input says nothing of intent)
+        # (a TF1 `tf.matmul(x, W)` without `+ b` states no such intent: tutorials often omit biases)
         if graph.origin != "onnx" and not any(n.op in BATCHNORM | OTHER_NORM for n in between) \
-                and argument(first, "bias", True) is False and argument(second, "bias", True) is False:
+                and argument(first, "bias", True) is False and argument(second, "bias", True) is False \
+                and not first.attrs.get("tf1"):
             return True
         # strided or transposed convolutions are learned resampling (patch embeddings, FPN necks)
         if first.op in CONV and any(argument(n, "stride", 1) not in (1, (1,), (1, 1), (1, 1, 1))
@@ -343,7 +345,7 @@ class MissingNonlinearity(Rule):
 def _module_path(node: Node) -> tuple:
     """Which module's code the node belongs to: the submodule calls it was inlined through
     (source front end), or the enclosing module calls of the trace (fx)."""
-    return tuple(node.attrs["via"]) if "via" in node.attrs else tuple(node.attrs.get("scope", ()))
+    return module_calls(node) if "via" in node.attrs else tuple(node.attrs.get("scope", ()))
 
 
 def _feeds_residual(graph: LayerGraph, node: Node, steps: int = 4) -> bool:

@@ -92,8 +92,15 @@ def neighbours(a: Node, b: Node) -> bool:
 def inside_same_call(a: Node, b: Node) -> bool:
     """True when both nodes were inlined from the same submodule (or Sequential attribute) call:
     that submodule's own graph reports what happens between them, so a rule skips the pair here."""
-    va, vb = a.attrs.get("via", ()), b.attrs.get("via", ())
+    va, vb = module_calls(a), module_calls(b)
     return bool(va) and bool(vb) and va[0] == vb[0]
+
+
+def module_calls(node: Node) -> tuple:
+    """The submodule calls a node was inlined through (attrs["via"]), outermost first. TF1 helper
+    functions inlined with their arguments bound (source/tf1.py, key ("tf1", ...)) are left out:
+    their own graphs, lowered without those arguments, cannot report what this one sees."""
+    return tuple(e for e in node.attrs.get("via", ()) if not (isinstance(e[0], tuple) and e[0][:1] == ("tf1",)))
 
 
 def seen_from(node: Node, other: Node) -> Node:

@@ -36,7 +36,7 @@ from nnlint.source.keras_adds import Growth
 from nnlint.source.keras_dialect import (UNKNOWN_ORDER, KerasDialect, conv_rank, kernel_from_keywords,
                                          legacy_kernel, ordering, today)
 from nnlint.source.literals import call_arguments, literal
-from nnlint.source.tf1 import TF1Lowering, module_weights, tf_name as _tf_name
+from nnlint.source.tf1 import TF1Lowering, TF1Module, tf_name as _tf_name
 
 
 @dataclass(frozen=True)
@@ -196,6 +196,7 @@ class KerasLayers:
         self.text = text
         self._constants = None
         self._dialect: KerasDialect | None = None
+        self._tf1: TF1Module | None = None
 
     @property
     def constants(self):
@@ -205,6 +206,13 @@ class KerasLayers:
 
             self._constants = Constants(self.source.module, self.source.index)
         return self._constants
+
+    @property
+    def tf1(self) -> TF1Module:
+        """What the file's TF1 low-level code shares between scopes (nnlint.source.tf1), built on first use."""
+        if self._tf1 is None:
+            self._tf1 = TF1Module(self.source, self.constants)
+        return self._tf1
 
     def is_layer(self, call: cst.Call) -> bool:
         name = _layer_name(self.source.imports.resolve(call.func))
@@ -479,7 +487,7 @@ class KerasLowering:
                 done.add(id(_body(call)))
             if graph is not None:
                 graphs.append(graph)
-        weights = module_weights(self.source, self.layers.constants)
+        weights = self.layers.tf1.weights
         for name, body, fn in _function_scopes(self.source):
             if id(body) in done:
                 continue
@@ -579,7 +587,7 @@ class KerasFlow(Dataflow):
         self.layers = layers
         self.built = False  # any Keras/TF node made
         self.model_outputs: list[Node] = []
-        self.tf1 = TF1Lowering(source, layers.constants, self)
+        self.tf1 = TF1Lowering(layers.tf1, self)
 
     def expr(self, e: cst.BaseExpression, env: dict[str, Any]) -> Any:
         if isinstance(e, (cst.Dict, cst.Subscript, cst.BinaryOperation)):
@@ -640,6 +648,10 @@ class KerasFlow(Dataflow):
             if tf == "tensorflow.add" and len(call.args) >= 2:
                 inputs = self.value(call.args[0].value, env) + self.value(call.args[1].value, env)
                 return [self._add("add", self.text(call), inputs, call, cls="add")]
+        if isinstance(func, cst.Name):
+            inlined = self.tf1.inline(call, env)  # a variable factory, a helper building TF1 layers
+            if inlined is not None:
+                return inlined
         return self.unknown_call(call, env)
 
 

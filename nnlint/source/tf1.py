@@ -20,14 +20,16 @@ layout is channels-first.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from nnlint import lazy_libcst as cst
 
 from nnlint.graph import Node
-from nnlint.source.functional import Ref
+from nnlint.source.functional import Ref, _body
 from nnlint.source.literals import call_arguments, literal
+from nnlint.source.walk import walk
 
 if TYPE_CHECKING:
     from nnlint.source import SourceFile
@@ -80,14 +82,89 @@ def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-class TF1Lowering:
-    """The TF1 part of one KerasFlow: variables, matmul/conv/pool/bias/dropout/batch-norm calls."""
+class TF1Module:
+    """What every scope of one file shares: constants, module-level variables, which module-level
+    functions build TF1 layers (and so are inlined where they are called)."""
 
-    def __init__(self, source: SourceFile, constants: Constants, flow: KerasFlow | None = None) -> None:
-        self.flow = flow  # None: variables only (module_weights)
+    def __init__(self, source: SourceFile, constants: Constants) -> None:
         self.source = source
         self.constants = constants
-        self._api: Any = _UNSET
+        self._weights: dict[str, Weight | Weights] | None = None
+        self._builds: dict[cst.FunctionDef, bool] = {}
+        self.api: Any = _UNSET
+
+    @property
+    def weights(self) -> dict[str, Weight | Weights]:
+        if self._weights is None:
+            self._weights = {}
+            self._weights = module_weights(self)
+        return self._weights
+
+    def function(self, func: cst.BaseExpression) -> cst.FunctionDef | None:
+        """The module-level def a called name refers to (defined once, not an import)."""
+        if not isinstance(func, cst.Name) or self.source.imports.resolve(func) is not None:
+            return None
+        return self.source.index.unique_functions.get(func.value)
+
+    def builds(self, fn: cst.FunctionDef) -> bool:
+        """Whether a function calls a TF1 op this module lowers, itself or through such a function."""
+        if fn not in self._builds:
+            self._builds[fn] = False  # in progress: recursion answers no
+            found = False
+            for node in walk(fn.body, prune=lambda n: isinstance(n, (cst.FunctionDef, cst.ClassDef, cst.Lambda))):
+                if not isinstance(node, cst.Call):
+                    continue
+                name = tf_name(self.source.imports.resolve(node.func))
+                if name is not None and (name in _LOWERED or _contrib(name) in ("batch_norm", "dropout")):
+                    found = True
+                    break
+                inner = self.function(node.func)
+                if inner is not None and inner is not fn and self.builds(inner):
+                    found = True
+                    break
+            self._builds[fn] = found
+        return self._builds[fn]
+
+
+# A frame binds the parameters of an inlined helper (or factory) to what its call passed:
+# name -> (expression, the call it is an argument of, the frame to read that expression in);
+# expression None: unknown.
+Frame = dict
+
+
+class TF1Lowering:
+    """The TF1 part of one KerasFlow: variables, matmul/conv/pool/bias/dropout/batch-norm calls,
+    module-level helper functions inlined with their arguments."""
+
+    MAX_DEPTH = 4
+
+    def __init__(self, module: TF1Module, flow: KerasFlow | None = None) -> None:
+        self.flow = flow  # None: variables only (module_weights)
+        self.module = module
+        self.source = module.source
+        self.constants = module.constants
+        self._frame: Frame | None = None
+        self._active: list[cst.FunctionDef] = []
+
+    # -- arguments of inlined helpers -------------------------------------------------------------
+    @contextmanager
+    def resolved(self, expr: cst.BaseExpression | None, call: cst.Call) -> Iterator[tuple]:
+        """`expr` with helper parameters followed to what the call passed (and the frame switched to
+        where that was written) for the block; (None, call) when unknown."""
+        saved = self._frame
+        frame, steps = self._frame, 0
+        while isinstance(expr, cst.Name) and frame is not None and expr.value in frame and steps < 16:
+            expr, call, frame = frame[expr.value]
+            steps += 1
+        self._frame = frame
+        try:
+            yield expr, call
+        finally:
+            self._frame = saved
+
+    def literal(self, expr: cst.BaseExpression | None, call: cst.Call) -> Any:
+        with self.resolved(expr, call) as (expr, call):
+            return literal(expr) if expr is not None else None
 
     # -- names and constants ------------------------------------------------------------------
     def qualified(self, func: cst.BaseExpression) -> str | None:
@@ -95,25 +172,47 @@ class TF1Lowering:
 
     def number(self, expr: cst.BaseExpression | None, call: cst.Call) -> Any:
         """The number an argument of `call` stands for: a literal, a constant (module level, or a
-        parameter default), `+ - * //` of them (`7 * 7 * 64`); None when unknown."""
-        return self.constants.value(expr, call) if expr is not None else None
+        parameter default), what an inlined helper was passed, `+ - * //` of them (`7 * 7 * 64`);
+        None when unknown."""
+        with self.resolved(expr, call) as (expr, call):
+            if expr is None:
+                return None
+            value = literal(expr)
+            if _number(value):
+                return value
+            if isinstance(expr, cst.BinaryOperation):
+                left, right = self.number(expr.left, call), self.number(expr.right, call)
+                if not (_number(left) and _number(right)):
+                    return None
+                kind = type(expr.operator).__name__
+                if kind == "Add":
+                    return left + right
+                if kind == "Subtract":
+                    return left - right
+                if kind == "Multiply":
+                    return left * right
+                if kind == "FloorDivide" and isinstance(left, int) and isinstance(right, int) and right:
+                    return left // right
+                return None
+            return self.constants.value(expr, call) if isinstance(expr, cst.Name) else None
 
     def shape(self, expr: cst.BaseExpression | None, call: cst.Call) -> tuple | None:
         """A literal shape `[784, 256]` / `(5, 5, 1, 32)` (an argument of `call`; None and -1 as None dims)."""
-        if not isinstance(expr, (cst.List, cst.Tuple)):
-            return None
-        dims = []
-        for el in expr.elements:
-            if isinstance(el, cst.StarredElement):
+        with self.resolved(expr, call) as (expr, call):
+            if not isinstance(expr, (cst.List, cst.Tuple)):
                 return None
-            if isinstance(el.value, cst.Name) and el.value.value == "None":
-                dims.append(None)
-                continue
-            value = self.number(el.value, call)
-            if not isinstance(value, int) or isinstance(value, bool):
-                return None
-            dims.append(value if value >= 0 else None)
-        return tuple(dims)
+            dims = []
+            for el in expr.elements:
+                if isinstance(el, cst.StarredElement):
+                    return None
+                if isinstance(el.value, cst.Name) and el.value.value == "None":
+                    dims.append(None)
+                    continue
+                value = self.number(el.value, call)
+                if not isinstance(value, int) or isinstance(value, bool):
+                    return None
+                dims.append(value if value >= 0 else None)
+            return tuple(dims)
 
     def label(self, expr: cst.CSTNode) -> str:
         """How a message names a layer: the code as written when short (`tf.matmul(x, weights['h1'])`),
@@ -146,6 +245,9 @@ class TF1Lowering:
 
     def _initial_value(self, expr: cst.BaseExpression | None) -> tuple[tuple | None, str | None, cst.CSTNode | None]:
         """(shape, init, site) of a variable's initial tensor: `tf.zeros([10])`, `tf.random_normal([784, 256])`."""
+        if isinstance(expr, cst.Name):
+            with self.resolved(expr, None) as (value, _):
+                return self._initial_value(value) if value is not expr else (None, None, None)
         if not isinstance(expr, cst.Call):
             return None, None, None
         name = self.qualified(expr.func)
@@ -172,6 +274,9 @@ class TF1Lowering:
     def _initializer(self, expr: cst.BaseExpression) -> str | None:
         """"zero" / "constant" for a constant initializer object (`tf.zeros_initializer()`,
         `tf.constant_initializer(0.1)`); None for random or unknown ones."""
+        if isinstance(expr, cst.Name):
+            with self.resolved(expr, None) as (value, _):
+                return self._initializer(value) if value is not expr else None
         if not isinstance(expr, cst.Call):
             return None
         name = self.qualified(expr.func)
@@ -191,7 +296,12 @@ class TF1Lowering:
         """The variable an expression stands for: a name bound to one, `weights['h1']`."""
         if isinstance(expr, cst.Name):
             value = env.get(expr.value)
-            return value if isinstance(value, Weight) else None
+            if isinstance(value, Weight):
+                return value
+            if expr.value in env or self._frame is None or expr.value not in self._frame:
+                return None
+            with self.resolved(expr, None) as (value, _):  # a factory's local: `w = tf.Variable(...); return w`
+                return self.weights(value, env) if value is not None and value is not expr else None
         if isinstance(expr, cst.Subscript) and isinstance(expr.value, cst.Name) and len(expr.slice) == 1:
             table = env.get(expr.value.value)
             index = expr.slice[0].slice
@@ -202,7 +312,88 @@ class TF1Lowering:
             name = self.qualified(expr.func)
             if name is not None:
                 return self.weight(expr, name)
+            fn = self.module.function(expr.func)
+            if fn is not None:
+                return self.factory(fn, expr)
         return None
+
+    # -- module-level helper functions ---------------------------------------------------------------
+    def frame(self, fn: cst.FunctionDef, call: cst.Call) -> Frame | None:
+        """The parameters of `fn` bound for `call` (None when the call cannot be matched: *args, **kw)."""
+        params = fn.params
+        if any(arg.star for arg in call.args) or isinstance(params.star_arg, cst.Param) \
+                or isinstance(params.star_kwarg, cst.Param):
+            return None
+        positional = [*params.posonly_params, *params.params]
+        names = [p.name.value for p in positional]
+        bound = call_arguments(call, tuple(names))
+        every = positional + list(params.kwonly_params)
+        if any(name not in {p.name.value for p in every} for name in bound):
+            return None
+        frame: Frame = {}
+        for p in every:
+            name = p.name.value
+            if name in bound:
+                frame[name] = (bound[name], call, self._frame)
+            else:
+                frame[name] = (p.default, None, None)  # a default: read at module level, not passed
+        return frame
+
+    def factory(self, fn: cst.FunctionDef, call: cst.Call) -> Weight | None:
+        """A variable factory (`def weight_variable(shape): initial = tf.truncated_normal(shape,
+        stddev=0.1); return tf.Variable(initial)`): the variable its call makes."""
+        if fn in self._active or len(self._active) >= self.MAX_DEPTH:
+            return None
+        frame = self.frame(fn, call)
+        if frame is None:
+            return None
+        local = dict(frame)
+        body = list(_body(fn))
+        for index, stmt in enumerate(body):
+            if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
+                return None
+            small = stmt.body[0]
+            if isinstance(small, cst.Expr) and index == 0 and isinstance(small.value, (cst.SimpleString, cst.ConcatenatedString)):
+                continue  # docstring
+            if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
+                local[small.targets[0].target.value] = (small.value, call, local)
+                continue
+            if isinstance(small, cst.Return) and small.value is not None:
+                saved = self._frame
+                self._frame, self._active = local, self._active + [fn]
+                try:
+                    return self.weights(small.value, {})
+                finally:
+                    self._frame, self._active = saved, self._active[:-1]
+            return None
+        return None
+
+    def inline(self, call: cst.Call, env: dict[str, Any]) -> Any:
+        """A call of a module-level function: the variable a factory makes, or the value a helper
+        that builds TF1 layers returns, lowered with its arguments bound (its nodes carry a TF1
+        "via" entry: reported at this call when the finding involves a layer outside it).
+        None for any other call."""
+        fn = self.module.function(call.func)
+        if fn is None or isinstance(env.get(call.func.value), Ref) or call.func.value in env:
+            return None
+        weight = self.factory(fn, call)
+        if weight is not None:
+            return weight
+        if not self.module.builds(fn) or fn in self._active or len(self._active) >= self.MAX_DEPTH:
+            return None
+        frame = self.frame(fn, call)
+        if frame is None:
+            return None
+        inner: dict[str, Any] = {k: v for k, v in self.module.weights.items() if k not in frame}
+        for name, (expr, _call, _frame) in frame.items():
+            inner[name] = self.flow.expr(expr, env) if expr is not None and _call is not None else []
+        saved = (self._frame, self.flow.via)
+        self._frame, self._active = frame, self._active + [fn]
+        self.flow.via = self.flow.via + ((("tf1", id(call)), call, self.label(call)),)
+        try:
+            return self.flow.run_function(fn, inner)
+        finally:
+            (self._frame, self.flow.via), self._active = saved, self._active[:-1]
 
     # -- expressions KerasFlow hands over -------------------------------------------------------
     def expr(self, e: cst.BaseExpression, env: dict[str, Any]) -> Any:
@@ -274,7 +465,8 @@ class TF1Lowering:
             attrs = {}
             keep = self.number(bound.get("keep_prob"), call)
             if _number(keep):
-                attrs.update(p=round(1 - keep, 10), keep_prob=keep, p_site=bound["keep_prob"])
+                with self.resolved(bound["keep_prob"], call) as (written, _):
+                    attrs.update(p=round(1 - keep, 10), keep_prob=keep, p_site=written)
             return [self.flow._add("dropout", self.label(call), self.flow.value(bound["inputs"], env), call,
                                    cls="tf.contrib.layers.dropout", keras=True, tf1=True, **attrs)]
         if contrib == "batch_norm":
@@ -299,11 +491,11 @@ class TF1Lowering:
         weight = self.weights(bound["b"], env)
         if weight is None or self.weights(bound["a"], env) is not None:
             return None  # no variable operand (attention scores, a product of two variables): opaque
-        if any(literal(bound[k]) is not False for k in ("transpose_a", "adjoint_a", "adjoint_b") if k in bound):
+        if any(self.literal(bound[k], call) is not False for k in ("transpose_a", "adjoint_a", "adjoint_b") if k in bound):
             return None
         if any(arg.keyword is not None and arg.keyword.value in ("adjoint_a", "adjoint_b", "a_is_sparse") for arg in call.args):
             return None
-        flipped = literal(bound["transpose_b"]) if "transpose_b" in bound else False
+        flipped = self.literal(bound["transpose_b"], call) if "transpose_b" in bound else False
         if not isinstance(flipped, bool):
             return None
         return self.linear(call, call, self.flow.value(bound["a"], env), weight, flipped, "tf.matmul")
@@ -338,7 +530,7 @@ class TF1Lowering:
         shape = weight.shape if weight.shape is not None and len(weight.shape) == rank + 2 else None
         channels_last = self._channels_last(bound.get("data_format"), call)
         strides = self._spatial(bound.get("strides"), rank, channels_last, call)
-        padding = literal(bound.get("padding"))
+        padding = self.literal(bound.get("padding"), call)
         padding = padding.lower() if isinstance(padding, str) and padding.lower() in ("same", "valid") else None
         dilated = any(k in bound for k in ("dilations", "rate")) and not self._ones(
             bound.get("dilations", bound.get("rate")), rank, channels_last, call)
@@ -381,7 +573,7 @@ class TF1Lowering:
         channels_last = self._channels_last(bound.get("data_format"), call)
         size = self._spatial(bound.get("ksize"), rank, channels_last, call)
         strides = self._spatial(bound.get("strides"), rank, channels_last, call)
-        padding = literal(bound.get("padding"))
+        padding = self.literal(bound.get("padding"), call)
         padding = padding.lower() if isinstance(padding, str) and padding.lower() in ("same", "valid") else None
         if size is not None and strides is not None and padding is not None and channels_last:
             attrs["window"] = (size, strides, padding)
@@ -392,7 +584,7 @@ class TF1Lowering:
         """NHWC (the default) unless data_format says otherwise; False when it cannot be read."""
         if expr is None:
             return True
-        value = literal(expr)
+        value = self.literal(expr, call)
         return isinstance(value, str) and value.upper() in ("NHWC", "NWC", "NDHWC", "CHANNELS_LAST")
 
     def _spatial(self, expr: cst.BaseExpression | None, rank: int, channels_last: bool, call: cst.Call) -> tuple | None:
@@ -456,8 +648,10 @@ class TF1Lowering:
             name, expr = None, None
         value = self.number(expr, call) if name is not None else None
         if _number(value):
+            with self.resolved(expr, call) as (written, _):
+                site = written
             attrs["p"] = value if name == "rate" else round(1 - value, 10)
-            attrs["p_site"] = expr
+            attrs["p_site"] = site
             if name == "keep_prob":
                 attrs["keep_prob"] = value
         inputs = self.flow.value(call.args[0].value, env)
@@ -468,9 +662,9 @@ class TF1Lowering:
         """1 when the file is written against the TF1 API itself (`tf.placeholder`, `tf.Session`,
         `tf.get_variable`, `tf.contrib`... spelled under `tensorflow.`, not `tensorflow.compat.v1.`:
         TF2 code borrows those and keeps TF2's tf.nn.dropout); None when it cannot be told."""
-        if self._api is _UNSET:
-            self._api = _api_of(self.source)
-        return self._api
+        if self.module.api is _UNSET:
+            self.module.api = _api_of(self.source)
+        return self.module.api
 
 
 _UNSET = object()
@@ -479,6 +673,10 @@ _CONVS = {"tensorflow.nn.conv1d": (1, False), "tensorflow.nn.conv2d": (2, False)
           "tensorflow.nn.depthwise_conv2d": (2, True), "tensorflow.nn.depthwise_conv2d_native": (2, True)}
 _POOLS = {f"tensorflow.nn.{kind}_pool{suffix}": rank for kind in ("max", "avg")
           for suffix, rank in (("", 2), ("2d", 2), ("1d", 1), ("3d", 3))}
+# What this module lowers: a function calling one of these builds TF1 layers (inlined where called).
+_LOWERED = frozenset({"tensorflow.matmul", "tensorflow.linalg.matmul", "tensorflow.nn.xw_plus_b", "tensorflow.nn.bias_add",
+                      "tensorflow.nn.dropout", "tensorflow.nn.batch_normalization", "tensorflow.nn.fused_batch_norm",
+                      "tensorflow.Variable", "tensorflow.get_variable", *_CONVS, *_POOLS})
 _CONTRIB = ("tensorflow.contrib.layers.", "tensorflow.contrib.slim.layers.", "tensorflow.contrib.slim.")
 
 
@@ -503,10 +701,11 @@ def _api_of(source: SourceFile) -> int | None:
     return None
 
 
-def module_weights(source: SourceFile, constants: Constants) -> dict[str, Weight | Weights]:
-    """Variables bound once at module level (`W1 = tf.Variable(...)`, `weights = {...}`), as a
-    function that reads them sees them."""
-    tf1 = TF1Lowering(source, constants)
+def module_weights(module: TF1Module) -> dict[str, Weight | Weights]:
+    """Variables bound once at module level (`W1 = tf.Variable(...)`, `weights = {...}`, a
+    factory's `w = init_weights([784, 625])`), as a function that reads them sees them."""
+    source = module.source
+    tf1 = TF1Lowering(module)
     assigns = source.index.module.assigns
     found: dict[str, Weight | Weights] = {}
     for stmt in _module_statements(source.module.body):
