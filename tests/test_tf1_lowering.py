@@ -614,3 +614,39 @@ def test_recursive_and_star_argument_helpers_stay_opaque():
         z = tf.matmul(layer(x), W)
     """
     assert codes(code, select=["ALL"]) == []
+
+
+def test_a_constant_factory_reports_each_weight_at_its_own_call():
+    code = """\
+        import tensorflow as tf
+
+
+        def weight(shape):
+            return tf.Variable(tf.zeros(shape))
+
+
+        x = tf.placeholder(tf.float32, [None, 784])
+        W1 = weight([784, 256])
+        h = tf.nn.relu(tf.matmul(x, W1))
+        W2 = weight([256, 10])
+        logits = tf.matmul(h, W2)
+    """
+    found = lint(code, select=["NN110"])
+    assert [(d.line, d.column, d.code) for d in found] == [(9, 6, "NN110")]
+    assert "the next weight layer, tf.matmul(h, W2)" in found[0].message  # two layers, not one in a loop
+
+
+def test_a_random_factory_gives_no_constant_init():
+    code = """\
+        import tensorflow as tf
+
+
+        def weight(shape):
+            return tf.Variable(tf.truncated_normal(shape, stddev=0.1))
+
+
+        x = tf.placeholder(tf.float32, [None, 784])
+        h = tf.nn.relu(tf.matmul(x, weight([784, 256])))
+        logits = tf.matmul(h, weight([256, 10]))
+    """
+    assert lint(code, select=["NN110"]) == []

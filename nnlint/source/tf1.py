@@ -21,7 +21,7 @@ layout is channels-first.
 from __future__ import annotations
 
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from nnlint import lazy_libcst as cst
@@ -362,7 +362,9 @@ class TF1Lowering:
                 saved = self._frame
                 self._frame, self._active = local, self._active + [fn]
                 try:
-                    return self.weights(small.value, {})
+                    made = self.weights(small.value, {})
+                    # each call makes its own variable: report its constant start at the call, not in the factory
+                    return replace(made, init_site=call) if made is not None and made.init is not None else made
                 finally:
                     self._frame, self._active = saved, self._active[:-1]
             return None
