@@ -55,12 +55,17 @@ def _reference(module: cst.Module) -> dict:
 
 
 def _assert_same(text: str) -> int:
+    """Asked in source order, in reverse order (the code is generated only as far as asked) and
+    interleaved, every node's span is libcst's."""
     module = cst.parse_module(text)
-    positions = Positions(module)
-    reference = _reference(module)
-    for node, where in reference.items():
-        assert positions.span(node) == Span(where.start.line, where.start.column + 1, where.end.line,
-                                            where.end.column + 1), (type(node).__name__, SourceFile.code(node))
+    reference = list(_reference(module).items())
+    half = len(reference) // 2
+    interleaved = [x for pair in zip(reference[half:], reference[:half]) for x in pair] + reference[2 * half:]
+    for order in (reference, reference[::-1], interleaved):
+        positions = Positions(module, text)
+        for node, where in order:
+            assert positions.span(node) == Span(where.start.line, where.start.column + 1, where.end.line,
+                                                where.end.column + 1), (type(node).__name__, SourceFile.code(node))
     return len(reference)
 
 

@@ -35,13 +35,12 @@ class SourceFile:
         self.imports = ImportResolver(self.module)
 
     def span(self, node: cst.CSTNode) -> Span:
-        """Where a node of this file is (1-based). Positions cost a code generation of the whole
-        module (nnlint.source.positions), so they are computed once per file, and only when
-        something asks."""
+        """Where a node of this file is (1-based). Positions cost a code generation of the module
+        (nnlint.source.positions), so it runs once per file, and only as far as something asks."""
         if self._positions is None:
             from nnlint.source.positions import Positions
 
-            self._positions = Positions(self.module)
+            self._positions = Positions(self.module, self.text)
         return self._positions.span(node)
 
     @property

@@ -72,21 +72,29 @@ def _state_class() -> type:
 
 
 class Positions:
-    """The spans of one module's nodes, computed once (`span(node)`). Nodes are keyed by id():
-    the module is kept alive with them, so no id is reused while this object lives."""
+    """The spans of one module's nodes (`span(node)`). The code is generated lazily, one
+    top-level statement at a time, only as far as the nodes asked about: a file's findings and
+    facts are mostly in its first quarter (timm's models end with long tables of configs and
+    registered constructors). Nodes are keyed by id(): the module is kept alive with them, so no
+    id is reused while this object lives."""
 
-    def __init__(self, module: Any) -> None:
+    def __init__(self, module: Any, text: str | None = None) -> None:
         self._module = module
         self._provider: Any = None
-        state = _state_class()(default_indent=module.default_indent, default_newline=module.default_newline)
-        state.offset, state.stack, state.ranges, state.popped = 0, [], {}, ""
-        module._codegen(state)
-        text = "".join(state.tokens) + state.popped
+        text = module.code if text is None else text  # the parsed text is the module's code
         if "\r" in text:
             wrapper = cst.metadata.MetadataWrapper(module, unsafe_skip_copy=True)
             self._provider = wrapper.resolve(cst.metadata.PositionProvider)
             return
+        state = _state_class()(default_indent=module.default_indent, default_newline=module.default_newline)
+        state.offset, state.stack, state.ranges, state.popped = 0, [], {}, ""
+        state.before_codegen(module)  # Module._codegen, unrolled (libcst's Module._codegen_impl)
+        self._state = state
         self._ranges: dict[int, tuple[int, int]] = state.ranges
+        self._units = iter((*module.header, *module.body, *module.footer))
+        self._done = False
+        if not module.has_trailing_newline:
+            text += "\n"  # generated, then popped by the module: nodes before it still end after it
         starts = [0]
         find = text.find
         at = find("\n")
@@ -94,6 +102,23 @@ class Positions:
             starts.append(at + 1)
             at = find("\n", at + 1)
         self._starts = starts
+
+    def _range(self, node: Any) -> tuple[int, int] | None:
+        key = id(node)
+        ranges = self._ranges
+        while key not in ranges and not self._done:
+            unit = next(self._units, None)
+            if unit is not None:
+                unit._codegen(self._state)
+                continue
+            module, state = self._module, self._state
+            if not module.has_trailing_newline:
+                state.pop_trailing_newline()
+            elif not state.tokens:
+                state.add_token(state.default_newline)
+            state.after_codegen(module)
+            self._done = True
+        return ranges.get(key)
 
     def _point(self, offset: int) -> tuple[int, int]:
         line = bisect_right(self._starts, offset)
@@ -106,7 +131,7 @@ class Positions:
             if where is None:
                 return Span.point()
             return Span(where.start.line, where.start.column + 1, where.end.line, where.end.column + 1)
-        found = self._ranges.get(id(node))
+        found = self._range(node)
         if found is None:
             return Span.point()
         return Span(*self._point(found[0]), *self._point(found[1]))
