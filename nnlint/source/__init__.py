@@ -35,15 +35,13 @@ class SourceFile:
         self.imports = ImportResolver(self.module)
 
     def span(self, node: cst.CSTNode) -> Span:
-        """Where a node of this file is (1-based). libcst's positions cost a code generation of the
-        whole module, so they are computed once per file, and only when something asks."""
+        """Where a node of this file is (1-based). Positions cost a code generation of the module
+        (nnlint.source.positions), so it runs once per file, and only as far as something asks."""
         if self._positions is None:
-            wrapper = cst.metadata.MetadataWrapper(self.module, unsafe_skip_copy=True)
-            self._positions = wrapper.resolve(cst.metadata.PositionProvider)
-        where = self._positions.get(node)
-        if where is None:
-            return Span.point()
-        return Span(where.start.line, where.start.column + 1, where.end.line, where.end.column + 1)
+            from nnlint.source.positions import Positions
+
+            self._positions = Positions(self.module, self.text)
+        return self._positions.span(node)
 
     @property
     def index(self) -> SemanticIndex:
