@@ -386,6 +386,22 @@ def _self_layer(target: cst.BaseExpression, part: str) -> str | None:
     return None
 
 
+def _reached(graph: Any, node: Any, through_outputs: bool) -> Iterator[Any]:
+    """The nodes where `node`'s output stops passing through (NN110's _TO_NEXT_LAYER ops): the
+    weight layers it feeds and anything else it reaches; model outputs stop it unless through_outputs."""
+    frontier, seen = list(graph.consumers(node)), set()
+    while frontier:
+        current = frontier.pop()
+        if current.id in seen:
+            continue
+        seen.add(current.id)
+        if current.op not in _SYMMETRIC_OPS and current.op in _TO_NEXT_LAYER and (
+                through_outputs or current.id not in graph.outputs):
+            frontier.extend(graph.consumers(current))
+        else:
+            yield current
+
+
 @dataclass
 class _ConstantInit:
     call: cst.Call
@@ -500,22 +516,13 @@ class ConstantWeightInit(Rule):
         """The weight layers `node`'s output feeds (through activations, pooling, dropout, norms,
         reshapes) when every one of them starts constant and the output goes nowhere else (a model
         output, a residual add, an unknown op: their gradients differ per unit); else []."""
-        found, frontier, seen = [], list(graph.consumers(node)), set()
         if node.id in graph.outputs:
             return []
-        while frontier:
-            current = frontier.pop()
-            if current.id in seen:
-                continue
-            seen.add(current.id)
-            if current.op in _SYMMETRIC_OPS:
-                if not current.attrs.get("kernel_init"):
-                    return []
-                found.append(current)
-            elif current.op in _TO_NEXT_LAYER and current.id not in graph.outputs:
-                frontier.extend(graph.consumers(current))
-            else:
+        found = []
+        for current in _reached(graph, node, through_outputs=False):
+            if current.op not in _SYMMETRIC_OPS or not current.attrs.get("kernel_init"):
                 return []
+            found.append(current)
         return sorted(found, key=lambda n: n.id)
 
     # --- which layers an init sets, and what follows them -------------------------------------
@@ -567,17 +574,7 @@ class ConstantWeightInit(Rule):
 
     @staticmethod
     def _next_weight_layers(graph: Any, node: Any) -> list:
-        found, frontier, seen = [], list(graph.consumers(node)), set()
-        while frontier:
-            current = frontier.pop()
-            if current.id in seen:
-                continue
-            seen.add(current.id)
-            if current.op in _SYMMETRIC_OPS:
-                found.append(current)
-            elif current.op in _TO_NEXT_LAYER:
-                frontier.extend(graph.consumers(current))
-        return found
+        return [n for n in _reached(graph, node, through_outputs=True) if n.op in _SYMMETRIC_OPS]
 
     @staticmethod
     def _into_relu(graph: Any, node: Any) -> Any:
